@@ -1,0 +1,48 @@
+# Thin entry points; the logic lives in tutorial_lib. Every target sets up what it needs.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lint lab cluster-up cluster-down cluster-status prepare bench
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (set PYTHON=...)"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+## The main job: local cluster up, the blog's deployment applied, a real answer from vLLM.
+demo: setup
+	$(PY) -m tutorial_lib.demo
+
+## Every test: lint, unit tests, the local-cluster tests and all notebooks (nbmake).
+test: setup prepare
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+## Obtain the cluster binaries (and later the runtime) with visible progress before pytest.
+prepare: setup
+	$(PY) -m tutorial_lib.local prepare
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+cluster-up: setup
+	$(PY) -m tutorial_lib.local up
+
+cluster-down: setup
+	$(PY) -m tutorial_lib.local down
+
+cluster-status: setup
+	$(PY) -m tutorial_lib.local status
+
+bench: setup prepare
+	$(PY) benchmarks/local_cluster.py

@@ -1,0 +1,160 @@
+"""The startup-log parser on the blog's lines and on the phrasings of other vLLM versions.
+
+The fixtures are written from the blog (v0.14) and from the formats vLLM printed over the
+years; the live stand-in pod's log is checked in tests/cluster.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from tutorial_lib.startup import StartupFigures, StartupLogParser, parse_startup_log
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def parse(name: str) -> StartupFigures:
+    return parse_startup_log((FIXTURES / name).read_text())
+
+
+def test_blog_l4_log_gives_every_figure_the_blog_quotes():
+    figures = parse("blog_l4_v0.14.log")
+    assert figures.found() == {
+        "weights_gib": 3.96,
+        "weights_load_seconds": 19.18,
+        "model_load_seconds": 60.55,
+        "cuda_graph_gib": 1.13,
+        "cuda_graph_seconds": 26,
+        "kv_cache_gib": 15.07,
+        "kv_cache_tokens": 123472,
+        "max_concurrency": 30.03,
+        "max_concurrency_tokens": 4096,
+    }
+    assert isinstance(figures.kv_cache_tokens, int)
+    assert figures.warnings == [] and figures.notes == []
+
+
+def test_to_frame_names_unit_and_source_line():
+    frame = parse("blog_l4_v0.14.log").to_frame()
+    row = frame.set_index("figure").loc["kv_cache_tokens"]
+    assert row["unit"] == "tokens"
+    assert row["source"].endswith("GPU KV cache size: 123,472 tokens")
+    assert "<table" in parse("blog_l4_v0.14.log")._repr_html_()
+
+
+def test_v0_multi_gpu_log_keeps_first_rank_and_says_so():
+    figures = parse("v0_0.3_tp2.log")
+    assert figures.weights_gib == 6.7462
+    assert (figures.gpu_blocks, figures.cpu_blocks) == (7449, 4096)
+    assert figures.cuda_graph_seconds == 5 and figures.cuda_graph_gib is None
+    assert any(note.startswith("weights_gib is stated 2 times") for note in figures.notes)
+    assert "RayWorkerVllm" in figures.sources["weights_gib"]
+
+
+def test_key_value_memory_profiling_line():
+    figures = parse("v0_0.6_profiling.log")
+    assert figures.weights_gib == 3.8814
+    assert figures.total_gpu_memory_gib == 22.05
+    assert figures.kv_cache_gib == 14.14
+    assert figures.gpu_memory_utilization == 0.88
+    assert figures.gpu_blocks == 7239
+    assert (figures.max_concurrency_tokens, figures.max_concurrency) == (4096, 28.28)
+    assert (figures.cuda_graph_seconds, figures.cuda_graph_gib) == (25, 0.98)
+
+
+def test_sentence_memory_profiling_block():
+    figures = parse("v0_0.7_sentence.log")
+    assert figures.total_gpu_memory_gib == 22.05
+    assert figures.gpu_memory_utilization == 0.90
+    assert figures.weights_gib == 3.8815  # the first statement wins; "take 3.88GiB" repeats it
+    assert figures.kv_cache_gib == 14.63
+    assert figures.gpu_blocks == 7490
+
+
+def test_v1_summary_sentence():
+    figures = parse("v1_summary.log")
+    assert figures.weights_gib == 3.96 and figures.model_load_seconds == 41.20
+    assert figures.total_gpu_memory_gib == 22.05
+    assert figures.gpu_memory_utilization == 0.88
+    assert figures.cuda_graph_gib == 1.13
+    assert figures.kv_cache_gib == 14.62
+    assert figures.kv_cache_tokens == 119760
+
+
+def test_two_column_table():
+    figures = parse("table.log")
+    assert (figures.weights_gib, figures.cuda_graph_gib, figures.kv_cache_gib) == (
+        3.96,
+        1.13,
+        15.07,
+    )
+
+
+def test_figures_only_stated_in_errors():
+    assert parse("does_not_fit.log").kv_cache_gib == 2.50
+    assert parse("v0_max_tokens_error.log").kv_cache_tokens == 24896
+
+
+def test_negative_kv_cache_is_kept_and_flagged():
+    figures = parse("negative_kv.log")
+    assert figures.kv_cache_gib == -1.42
+    assert len(figures.warnings) == 1 and "does not fit" in figures.warnings[0]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Maximum concurrency for 4,096 tokens per request: 30.03x",
+        "Maximum concurrency for 4096 tokens per request: 30.03x",
+        "GPU KV cache size: 123,472 tokens, "
+        "Maximum concurrency for 4,096 tokens per request: 30.03x",
+        "2026-02-05T16:32:51.1Z stdout F (Worker_TP0 pid=7) INFO [x.py:1] Maximum concurrency "
+        "for 4,096 tokens per request: 30.03x",
+    ],
+)
+def test_concurrency_line_variants(line):
+    figures = parse_startup_log(line)
+    assert (figures.max_concurrency_tokens, figures.max_concurrency) == (4096, 30.03)
+
+
+def test_cpu_backend_kv_size_line():
+    figures = parse_startup_log(
+        "(EngineCore pid=5) INFO [kv_cache_utils.py:1] CPU KV cache size: 46,592 tokens"
+    )
+    assert figures.kv_cache_tokens == 46592
+
+
+def test_incremental_feed_reports_new_figures_once():
+    parser = StartupLogParser()
+    assert parser.feed("INFO: Available KV cache memory: 15.07 GiB") == ["kv_cache_gib"]
+    assert parser.feed("INFO: Available KV cache memory: 15.07 GiB") == []
+    assert parser.feed("Model loading took 3.96 GiB memory and 60.55 seconds") == [
+        "weights_gib",
+        "model_load_seconds",
+    ]
+    assert parser.figures.kv_cache_gib == 15.07
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "",
+        "\x00\xff\xfe",
+        "Maximum concurrency for",
+        "Available KV cache memory: ",
+        "GPU KV cache size: ,,, tokens",
+        "Model loading took 3.9",
+        "x" * 100_000,
+        "kv cache" + " " * 20_000,
+        "weights " + "is " * 5_000,
+    ],
+)
+def test_garbage_and_truncated_input_never_raises(garbage):
+    parse_startup_log(garbage)
+
+
+def test_truncated_log_keeps_what_it_read():
+    text = (FIXTURES / "blog_l4_v0.14.log").read_text()
+    figures = parse_startup_log(text[: text.index("GPU KV cache size") + 20])
+    assert figures.kv_cache_gib == 15.07
+    assert figures.max_concurrency is None

@@ -1,0 +1,408 @@
+"""The local cluster: a real control plane from kwokctl's binary runtime, with simulated nodes.
+
+etcd, kube-apiserver, kube-controller-manager and kube-scheduler are the real programs, so
+manifests are validated, defaulted, scheduled and served by real Kubernetes code. Only the
+kubelet is simulated: kwok keeps the nodes in ``nodes.yaml`` Ready and plays their pods.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from tutorial_lib.errors import LocalClusterError
+from tutorial_lib.local import binaries, paths, versions
+from tutorial_lib.local.progress import run_logged
+
+CONTEXT = f"kwok-{versions.CLUSTER_NAME}"
+NODE_NAMES = ("gpu-node-1", "cpu-node-1")
+_READY_TIMEOUT = 120.0
+
+
+@dataclass
+class Component:
+    """One process of the local cluster, as ``status`` reports it."""
+
+    name: str
+    pid: int | None
+    running: bool
+
+    def __str__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"{self.name:<26} {state:<8} pid {self.pid or '-'}"
+
+
+@dataclass
+class ClusterStatus:
+    """What ``python -m tutorial_lib.local status`` prints."""
+
+    exists: bool
+    api_ready: bool = False
+    components: list[Component] = field(default_factory=list)
+    nodes: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def healthy(self) -> bool:
+        return (
+            self.exists
+            and self.api_ready
+            and all(c.running for c in self.components)
+            and all(self.nodes.get(name) for name in NODE_NAMES)
+        )
+
+    def __str__(self) -> str:
+        if not self.exists:
+            return f"Cluster {versions.CLUSTER_NAME}: not created (python -m tutorial_lib.local up)"
+        lines = [
+            f"Cluster {versions.CLUSTER_NAME} (context {CONTEXT}): "
+            + ("healthy" if self.healthy else "NOT healthy"),
+            f"  kubeconfig {paths.kubeconfig_path()}",
+            f"  {'kube-apiserver /readyz':<26} {'ok' if self.api_ready else 'failing'}",
+        ]
+        lines += [f"  {c}" for c in self.components]
+        lines += [
+            f"  {'node ' + n:<26} {'Ready' if self.nodes.get(n) else 'not Ready'}"
+            for n in NODE_NAMES
+        ]
+        return "\n".join(lines)
+
+
+# --- plumbing ------------------------------------------------------------------------------
+
+
+def _cluster_dir() -> Path:
+    return paths.kwok_workdir() / "clusters" / versions.CLUSTER_NAME
+
+
+def _env() -> dict[str, str]:
+    """Kwokctl keeps its clusters under our state dir, and finds our kubectl first."""
+    env = dict(os.environ)
+    env["KWOK_WORKDIR"] = str(paths.kwok_workdir())
+    env["PATH"] = f"{binaries.kubectl().parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def _kwokctl(
+    *args: str, check: bool = True, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    kwokctl = binaries.ensure_binaries(("kwokctl",))["kwokctl"]
+    proc = subprocess.run(
+        [str(kwokctl), "--name", versions.CLUSTER_NAME, *args],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise LocalClusterError(
+            f"kwokctl {' '.join(args)} failed: {proc.stderr.strip()[-2000:]}",
+            "Run `python -m tutorial_lib.local down` and then `up` again.",
+        )
+    return proc
+
+
+def kubectl(
+    *args: str, check: bool = True, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run kubectl against the local cluster (never the reader's own current context)."""
+    proc = subprocess.run(
+        [
+            str(binaries.kubectl()),
+            "--kubeconfig",
+            str(paths.kubeconfig_path()),
+            "--context",
+            CONTEXT,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise LocalClusterError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
+    return proc
+
+
+def kwokctl_config(bins: dict[str, Path]) -> dict[str, object]:
+    """The KwokctlConfiguration: local binaries only, so kwokctl never downloads anything."""
+    return {
+        "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+        "kind": "KwokctlConfiguration",
+        "options": {
+            "runtime": "binary",
+            "kubeVersion": versions.KUBERNETES,
+            "etcdVersion": versions.ETCD.lstrip("v"),
+            "kwokVersion": versions.KWOK,
+            "etcdBinary": str(bins["etcd"]),
+            "kubeApiserverBinary": str(bins["kube-apiserver"]),
+            "kubeControllerManagerBinary": str(bins["kube-controller-manager"]),
+            "kubeSchedulerBinary": str(bins["kube-scheduler"]),
+            "kwokControllerBinary": str(bins["kwok"]),
+            "kubectlBinary": str(binaries.kubectl()),
+            "bindAddress": "127.0.0.1",
+        },
+    }
+
+
+def create_args(config: Path) -> list[str]:
+    """The ``kwokctl create cluster`` arguments, shared by ``up`` and its dry-run test."""
+    return [
+        "create",
+        "cluster",
+        "--runtime",
+        "binary",
+        "--config",
+        str(config),
+        "--kubeconfig",
+        str(paths.kubeconfig_path()),
+        "--wait",
+        "90s",
+    ]
+
+
+def write_config() -> Path:
+    bins = binaries.ensure_binaries()
+    config = paths.state_dir() / "kwokctl.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(yaml.safe_dump(kwokctl_config(bins), sort_keys=False))
+    return config
+
+
+# --- status --------------------------------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return Path(f"/proc/{pid}").exists() and "zombie" not in _proc_state(pid)
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].splitlines()[0].lower()
+    except (OSError, IndexError):
+        return ""
+
+
+def components() -> list[Component]:
+    """The control-plane processes from kwokctl's pid files."""
+    pid_dir = _cluster_dir() / "pids"
+    result = []
+    for pid_file in sorted(pid_dir.glob("*.pid")) if pid_dir.exists() else []:
+        try:
+            pid: int | None = int(pid_file.read_text().strip())
+        except ValueError:
+            pid = None
+        result.append(Component(pid_file.stem, pid, pid is not None and _pid_alive(pid)))
+    return result
+
+
+def _api_ready() -> bool:
+    if not paths.kubeconfig_path().exists():
+        return False
+    try:
+        return kubectl("get", "--raw", "/readyz", check=False, timeout=10).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def _node_readiness() -> dict[str, bool]:
+    proc = kubectl("get", "nodes", "-o", "json", check=False, timeout=15)
+    if proc.returncode != 0:
+        return {}
+    ready = {}
+    for node in json.loads(proc.stdout)["items"]:
+        conditions = node.get("status", {}).get("conditions", [])
+        ready[node["metadata"]["name"]] = any(
+            c["type"] == "Ready" and c["status"] == "True" for c in conditions
+        )
+    return ready
+
+
+def status() -> ClusterStatus:
+    if not _cluster_dir().exists():
+        return ClusterStatus(exists=False)
+    api = _api_ready()
+    return ClusterStatus(
+        exists=True, api_ready=api, components=components(), nodes=_node_readiness() if api else {}
+    )
+
+
+# --- lifecycle -----------------------------------------------------------------------------
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _apply_nodes() -> None:
+    nodes = resources.files("tutorial_lib.local").joinpath("nodes.yaml").read_text()
+    proc = subprocess.run(
+        [
+            str(binaries.kubectl()),
+            "--kubeconfig",
+            str(paths.kubeconfig_path()),
+            "--context",
+            CONTEXT,
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-f",
+            "-",
+        ],
+        input=nodes,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise LocalClusterError(f"Could not create the simulated nodes: {proc.stderr.strip()}")
+
+
+def _wait_nodes_ready(timeout: float = _READY_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(_node_readiness().get(name) for name in NODE_NAMES):
+            return
+        time.sleep(0.5)
+    raise LocalClusterError(
+        f"The simulated nodes did not become Ready within {timeout:.0f} s.",
+        f"Look at the kwok-controller log: {_cluster_dir() / 'logs' / 'kwok-controller.log'}",
+    )
+
+
+def _create() -> None:
+    config = write_config()
+    log = paths.state_dir() / "kwokctl-create.log"
+    run_logged(
+        [
+            str(binaries.ensure_binaries(("kwokctl",))["kwokctl"]),
+            "--name",
+            versions.CLUSTER_NAME,
+            *create_args(config),
+        ],
+        env=_env(),
+        log=log,
+        desc="Starting etcd, kube-apiserver, controller-manager, scheduler and kwok",
+        hint=f"The component logs are in {_cluster_dir() / 'logs'}.",
+    )
+
+
+def _restart() -> bool:
+    """Start the stopped components of an existing cluster; True when that made it healthy."""
+    if _kwokctl("start", "cluster", check=False).returncode != 0:
+        return False
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if _api_ready():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def up() -> ClusterStatus:
+    """Create the local cluster, or reuse, repair or recreate it; idempotent.
+
+    kubectl equivalent: ``kwokctl create cluster --runtime binary ...`` then
+    ``kubectl apply -f nodes.yaml``.
+    """
+    binaries.ensure_binaries()
+    current = status()
+    if current.healthy:
+        _say(f"Local cluster {versions.CLUSTER_NAME} is already running.")
+        return current
+    if current.exists and not current.api_ready:
+        _say(
+            "The local cluster exists but is not running (stale after a crash or a killed "
+            "terminal?); restarting its components."
+        )
+        if not _restart():
+            _say("Restart failed; recreating the cluster from scratch.")
+            down(quiet=True)
+    elif current.exists:
+        _say("The local cluster is up but incomplete; repairing it.")
+    if not _cluster_dir().exists():
+        _say(
+            f"Creating local cluster {versions.CLUSTER_NAME} "
+            f"(Kubernetes {versions.KUBERNETES}, kwok {versions.KWOK})."
+        )
+        _create()
+    _apply_nodes()
+    _wait_nodes_ready()
+    final = status()
+    if not final.healthy:
+        raise LocalClusterError(
+            f"The local cluster is not healthy after up:\n{final}",
+            "Run `python -m tutorial_lib.local down` and `up` again.",
+        )
+    _say(f"Ready. kubeconfig: {paths.kubeconfig_path()}\ncontext:    {CONTEXT}")
+    return final
+
+
+def _stray_pids() -> list[int]:
+    """Processes whose command line points into our state dir: the cluster's, and nobody else's."""
+    marker = str(paths.state_dir())
+    own = os.getpid()
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == own:
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline and _pid_alive(int(proc.name)):
+            pids.append(int(proc.name))
+    return pids
+
+
+def _terminate(pids: list[int], grace: float = 10.0) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_pid_alive(p) for p in pids):
+        time.sleep(0.2)
+    for pid in pids:
+        if _pid_alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def down(quiet: bool = False) -> None:
+    """Stop every process ``up`` started and remove the cluster's state; the cache stays."""
+    if _cluster_dir().exists():
+        proc = _kwokctl("delete", "cluster", check=False)
+        if proc.returncode != 0 and not quiet:
+            _say(f"kwokctl delete cluster reported: {proc.stderr.strip()[-500:]}")
+    stray = _stray_pids()
+    if stray:
+        if not quiet:
+            _say(f"Stopping {len(stray)} leftover process(es): {stray}")
+        _terminate(stray)
+    remaining = _stray_pids()
+    if remaining:
+        raise LocalClusterError(
+            f"Processes of the local cluster survived down: {remaining}",
+            f"Kill them by hand: kill -9 {' '.join(map(str, remaining))}",
+        )
+    shutil.rmtree(paths.state_dir(), ignore_errors=True)
+    if not quiet:
+        _say(f"Local cluster {versions.CLUSTER_NAME} is down; nothing of it is running.")

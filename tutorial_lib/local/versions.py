@@ -1,0 +1,15 @@
+"""Pinned versions of everything the local cluster runs.
+
+Kubernetes 1.36 and kwok v0.8.0 are released together (kwokctl v0.8.0 defaults to 1.36.1);
+etcd stays on the 3.5 line because its ``etcdmain`` package builds from the Go module proxy.
+"""
+
+KUBERNETES = "v1.36.3"
+ETCD = "v3.5.35"
+KWOK = "v0.8.0"
+
+#: Kubernetes publishes its staging repositories (k8s.io/api, k8s.io/client-go, ...) as
+#: ``v0.<minor>.<patch>`` for every ``v1.<minor>.<patch>`` release.
+KUBERNETES_STAGING = "v0" + KUBERNETES[2:]
+
+CLUSTER_NAME = "vllm-tutorial"
