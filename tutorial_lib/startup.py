@@ -89,6 +89,11 @@ _PHRASINGS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     # "... larger than the available KV cache memory (2.50 GiB)" (an error when it does not fit)
     (_p(r"available kv[ _]?cache memory" + _GAP + _NUM + _GIB), ("kv_cache_gib",)),
     (_p(r"reserved for kv[ _]?cache" + _GAP + _NUM + _GIB), ("kv_cache_gib",)),
+    # The CPU backend: "Explicitly set (1.0/12.46) GiB for KV cache on node 0."
+    (
+        _p(r"\(\s*" + _NUM + r"\s*/\s*" + _NUM + r"\s*\)" + _GIB + r"\s+for kv[ _]?cache"),
+        ("kv_cache_gib", ""),
+    ),
     (_p(r"\bkv[ _]?cache(?:[ _](?:memory|size|space))?" + _GAP + _NUM + _GIB), ("kv_cache_gib",)),
     (
         _p(_NUM + _GIB + r"\s+(?:for|of)\s+(?:the\s+)?kv[ _]?cache\b(?!\s+is needed)"),

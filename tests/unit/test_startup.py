@@ -158,3 +158,15 @@ def test_truncated_log_keeps_what_it_read():
     figures = parse_startup_log(text[: text.index("GPU KV cache size") + 20])
     assert figures.kv_cache_gib == 15.07
     assert figures.max_concurrency is None
+
+
+def test_local_cpu_runtime_log_as_kubectl_logs_serves_it():
+    # vLLM 0.32 (CPU build) with VLLM_CPU_KVCACHE_SPACE=1, in the CRI format kwok serves.
+    figures = parse("cpu_v0.32_local.log")
+    assert figures.found() == {
+        "weights_load_seconds": 0.38,
+        "kv_cache_gib": 1.0,
+        "kv_cache_tokens": 46592,
+        "max_concurrency": 11.38,
+        "max_concurrency_tokens": 4096,
+    }

@@ -291,7 +291,7 @@ def offline() -> bool:
 
 
 def _obtain(binary: Binary) -> None:
-    tmp = binary.path.with_suffix(".partial")
+    tmp = binary.path.with_name(binary.path.name + ".partial")
     tmp.unlink(missing_ok=True)
     if binary.download is not None and not offline():
         try:

@@ -27,6 +27,7 @@ from tutorial_lib.local.progress import run_logged
 CONTEXT = f"kwok-{versions.CLUSTER_NAME}"
 NODE_NAMES = ("gpu-node-1", "cpu-node-1")
 _READY_TIMEOUT = 120.0
+_NOT_READY_TAINTS = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}
 
 
 @dataclass
@@ -84,7 +85,7 @@ def _cluster_dir() -> Path:
     return paths.kwok_workdir() / "clusters" / versions.CLUSTER_NAME
 
 
-def _env() -> dict[str, str]:
+def kwokctl_env() -> dict[str, str]:
     """Kwokctl keeps its clusters under our state dir, and finds our kubectl first."""
     env = dict(os.environ)
     env["KWOK_WORKDIR"] = str(paths.kwok_workdir())
@@ -96,14 +97,13 @@ def _kwokctl(
     *args: str, check: bool = True, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
     kwokctl = binaries.ensure_binaries(("kwokctl",))["kwokctl"]
-    proc = subprocess.run(
-        [str(kwokctl), "--name", versions.CLUSTER_NAME, *args],
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    command = [str(kwokctl), "--name", versions.CLUSTER_NAME, *args]
+    try:
+        proc = subprocess.run(
+            command, env=kwokctl_env(), capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        proc = subprocess.CompletedProcess(command, 124, "", f"timed out after {timeout:.0f} s")
     if check and proc.returncode != 0:
         raise LocalClusterError(
             f"kwokctl {' '.join(args)} failed: {proc.stderr.strip()[-2000:]}",
@@ -113,18 +113,13 @@ def _kwokctl(
 
 
 def kubectl(
-    *args: str, check: bool = True, timeout: float = 60
+    *args: str, input: str | None = None, check: bool = True, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """Run kubectl against the local cluster (never the reader's own current context)."""
+    command = [str(binaries.kubectl()), "--kubeconfig", str(paths.kubeconfig_path())]
     proc = subprocess.run(
-        [
-            str(binaries.kubectl()),
-            "--kubeconfig",
-            str(paths.kubeconfig_path()),
-            "--context",
-            CONTEXT,
-            *args,
-        ],
+        [*command, "--context", CONTEXT, *args],
+        input=input,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -156,8 +151,9 @@ def kwokctl_config(bins: dict[str, Path]) -> dict[str, object]:
     }
 
 
-def create_args(config: Path) -> list[str]:
+def create_args(config: Path, kubeconfig: Path | None = None) -> list[str]:
     """The ``kwokctl create cluster`` arguments, shared by ``up`` and its dry-run test."""
+    kubeconfig = kubeconfig or paths.kubeconfig_path()
     return [
         "create",
         "cluster",
@@ -166,7 +162,7 @@ def create_args(config: Path) -> list[str]:
         "--config",
         str(config),
         "--kubeconfig",
-        str(paths.kubeconfig_path()),
+        str(kubeconfig),
         "--wait",
         "90s",
     ]
@@ -223,13 +219,15 @@ def _api_ready() -> bool:
 
 
 def _node_readiness() -> dict[str, bool]:
+    """Ready means schedulable: condition Ready and the lifecycle controller's taints gone."""
     proc = kubectl("get", "nodes", "-o", "json", check=False, timeout=15)
     if proc.returncode != 0:
         return {}
     ready = {}
     for node in json.loads(proc.stdout)["items"]:
         conditions = node.get("status", {}).get("conditions", [])
-        ready[node["metadata"]["name"]] = any(
+        taints = {t["key"] for t in node.get("spec", {}).get("taints", [])}
+        ready[node["metadata"]["name"]] = not taints & _NOT_READY_TAINTS and any(
             c["type"] == "Ready" and c["status"] == "True" for c in conditions
         )
     return ready
@@ -253,24 +251,8 @@ def _say(message: str) -> None:
 
 def _apply_nodes() -> None:
     nodes = resources.files("tutorial_lib.local").joinpath("nodes.yaml").read_text()
-    proc = subprocess.run(
-        [
-            str(binaries.kubectl()),
-            "--kubeconfig",
-            str(paths.kubeconfig_path()),
-            "--context",
-            CONTEXT,
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "-f",
-            "-",
-        ],
-        input=nodes,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    proc = kubectl(
+        "apply", "--server-side", "--force-conflicts", "-f", "-", input=nodes, check=False
     )
     if proc.returncode != 0:
         raise LocalClusterError(f"Could not create the simulated nodes: {proc.stderr.strip()}")
@@ -298,7 +280,7 @@ def _create() -> None:
             versions.CLUSTER_NAME,
             *create_args(config),
         ],
-        env=_env(),
+        env=kwokctl_env(),
         log=log,
         desc="Starting etcd, kube-apiserver, controller-manager, scheduler and kwok",
         hint=f"The component logs are in {_cluster_dir() / 'logs'}.",
@@ -306,8 +288,13 @@ def _create() -> None:
 
 
 def _restart() -> bool:
-    """Start the stopped components of an existing cluster; True when that made it healthy."""
-    if _kwokctl("start", "cluster", check=False).returncode != 0:
+    """Restart every component of an existing cluster; True when that made the API serve.
+
+    ``kwokctl start`` alone skips components it believes are running, so a half-dead
+    cluster is stopped completely first.
+    """
+    _kwokctl("stop", "cluster", check=False, timeout=60)
+    if _kwokctl("start", "cluster", check=False, timeout=90).returncode != 0:
         return False
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -356,7 +343,7 @@ def up() -> ClusterStatus:
     return final
 
 
-def _stray_pids() -> list[int]:
+def leftover_pids() -> list[int]:
     """Processes whose command line points into our state dir: the cluster's, and nobody else's."""
     marker = str(paths.state_dir())
     own = os.getpid()
@@ -392,12 +379,12 @@ def down(quiet: bool = False) -> None:
         proc = _kwokctl("delete", "cluster", check=False)
         if proc.returncode != 0 and not quiet:
             _say(f"kwokctl delete cluster reported: {proc.stderr.strip()[-500:]}")
-    stray = _stray_pids()
+    stray = leftover_pids()
     if stray:
         if not quiet:
             _say(f"Stopping {len(stray)} leftover process(es): {stray}")
         _terminate(stray)
-    remaining = _stray_pids()
+    remaining = leftover_pids()
     if remaining:
         raise LocalClusterError(
             f"Processes of the local cluster survived down: {remaining}",

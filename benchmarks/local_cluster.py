@@ -1,0 +1,83 @@
+"""Benchmark the local cluster: cold binary acquisition, warm up, no-op up, down, memory.
+
+    python benchmarks/local_cluster.py          # warm figures (uses the binary cache)
+    python benchmarks/local_cluster.py --cold   # also a cold build in empty Go and tool caches
+
+Prints a Markdown table for docs/benchmarks.md. Leaves no cluster running unless one was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from tutorial_lib.local import cluster
+
+
+def timed(action) -> float:
+    started = time.monotonic()
+    action()
+    return time.monotonic() - started
+
+
+def resident_mib() -> float:
+    total_kib = 0
+    for component in cluster.components():
+        status = Path(f"/proc/{component.pid}/status")
+        if component.pid and status.exists():
+            for line in status.read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kib += int(line.split()[1])
+    return total_kib / 1024
+
+
+def cold_acquisition() -> float:
+    """Every binary from scratch: empty tool cache, Go module cache and Go build cache."""
+    with tempfile.TemporaryDirectory() as scratch:
+        env = os.environ | {
+            "VLLM_TUTORIAL_CACHE": f"{scratch}/cache",
+            "GOMODCACHE": f"{scratch}/gomod",
+            "GOCACHE": f"{scratch}/gobuild",
+            "VLLM_TUTORIAL_OFFLINE": "1",
+        }
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-m", "tutorial_lib.local", "prepare"], env=env, check=True)
+        elapsed = time.monotonic() - started
+        subprocess.run(["chmod", "-R", "u+w", scratch], check=False)  # Go's read-only modcache
+        return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cold", action="store_true", help="also time a cold build")
+    args = parser.parse_args()
+    was_running = cluster.status().healthy
+    rows = []
+    if args.cold:
+        rows.append(
+            ("cold binary acquisition (Go module proxy build)", f"{cold_acquisition():.0f} s")
+        )
+    if was_running:
+        cluster.down(quiet=True)
+    rows.append(("`up`, binaries cached, no cluster", f"{timed(cluster.up):.1f} s"))
+    rows.append(("`up` again on a healthy cluster", f"{timed(cluster.up):.2f} s"))
+    rows.append(("resident memory of the control plane + kwok", f"{resident_mib():.0f} MiB"))
+    rows.append(("`down`", f"{timed(cluster.down):.1f} s"))
+    if was_running:
+        cluster.up()
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}"
+    print(f"\n### Local cluster, {date.today()} ({machine})\n")
+    print("| measurement | result |\n|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+
+
+if __name__ == "__main__":
+    main()
