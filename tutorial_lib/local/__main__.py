@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from tutorial_lib.errors import TutorialError
-from tutorial_lib.local import binaries, cluster, paths
+from tutorial_lib.local import binaries, cluster, paths, runtime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("down", help="stop every process of the cluster and remove its state")
     commands.add_parser("status", help="list every component and its health")
     commands.add_parser("kubeconfig", help="print the path of the cluster's kubeconfig")
-    commands.add_parser("prepare", help="obtain the pinned binaries without starting anything")
+    commands.add_parser(
+        "prepare", help="obtain the binaries, the vLLM runtime and the model; start nothing"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
@@ -36,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "prepare":
             for name, path in binaries.ensure_binaries().items():
                 print(f"{name:<24} {path}")
+            env = runtime.ensure_runtime()
+            print(f"{'vLLM runtime':<24} {env.venv}\n{'stand-in model':<24} {env.model_snapshot}")
     except TutorialError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -22,11 +23,13 @@ import yaml
 
 from tutorial_lib.errors import LocalClusterError
 from tutorial_lib.local import binaries, paths, versions
-from tutorial_lib.local.progress import run_logged
+from tutorial_lib.local.progress import run_logged, tail
 
 CONTEXT = f"kwok-{versions.CLUSTER_NAME}"
 NODE_NAMES = ("gpu-node-1", "cpu-node-1")
 _READY_TIMEOUT = 120.0
+#: Set on the bridge and inherited by everything it starts; ``down`` finds them by it.
+OWNER_ENV = "VLLM_TUTORIAL_OWNER"
 _NOT_READY_TAINTS = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}
 
 
@@ -147,6 +150,8 @@ def kwokctl_config(bins: dict[str, Path]) -> dict[str, object]:
             "kwokControllerBinary": str(bins["kwok"]),
             "kubectlBinary": str(binaries.kubectl()),
             "bindAddress": "127.0.0.1",
+            # The runtime bridge creates these per pod: kubectl logs and port-forward.
+            "enableCRDs": ["Logs", "PortForward"],
         },
     }
 
@@ -168,11 +173,17 @@ def create_args(config: Path, kubeconfig: Path | None = None) -> list[str]:
     ]
 
 
+def _package_text(name: str) -> str:
+    return resources.files("tutorial_lib.local").joinpath(name).read_text()
+
+
 def write_config() -> Path:
+    """Write the configuration for kwokctl: binaries, options, and our kwok stages."""
     bins = binaries.ensure_binaries()
     config = paths.state_dir() / "kwokctl.yaml"
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(yaml.safe_dump(kwokctl_config(bins), sort_keys=False))
+    stages = list(yaml.safe_load_all(_package_text("stages.yaml")))
+    config.write_text(yaml.safe_dump_all([kwokctl_config(bins), *stages], sort_keys=False))
     return config
 
 
@@ -206,6 +217,9 @@ def components() -> list[Component]:
         except ValueError:
             pid = None
         result.append(Component(pid_file.stem, pid, pid is not None and _pid_alive(pid)))
+    if _cluster_dir().exists():
+        bridge = _bridge_pid()
+        result.append(Component("runtime-bridge", bridge, bridge is not None))
     return result
 
 
@@ -249,13 +263,20 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def _apply_nodes() -> None:
-    nodes = resources.files("tutorial_lib.local").joinpath("nodes.yaml").read_text()
-    proc = kubectl(
-        "apply", "--server-side", "--force-conflicts", "-f", "-", input=nodes, check=False
-    )
-    if proc.returncode != 0:
-        raise LocalClusterError(f"Could not create the simulated nodes: {proc.stderr.strip()}")
+def _apply_package_manifests() -> None:
+    """The simulated nodes, and the CRDs a real cluster gets from its operators."""
+    for name in ("nodes.yaml", "crds/servicemonitors.monitoring.coreos.com.yaml"):
+        proc = kubectl(
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-f",
+            "-",
+            input=_package_text(name),
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise LocalClusterError(f"Could not apply {name}: {proc.stderr.strip()}")
 
 
 def _wait_nodes_ready(timeout: float = _READY_TIMEOUT) -> None:
@@ -285,6 +306,50 @@ def _create() -> None:
         desc="Starting etcd, kube-apiserver, controller-manager, scheduler and kwok",
         hint=f"The component logs are in {_cluster_dir() / 'logs'}.",
     )
+
+
+def _bridge_pid_file() -> Path:
+    return paths.state_dir() / "bridge.pid"
+
+
+def _bridge_pid() -> int | None:
+    """The running bridge's pid, or None."""
+    try:
+        pid = int(_bridge_pid_file().read_text())
+    except (OSError, ValueError):
+        return None
+    return pid if _pid_alive(pid) else None
+
+
+def _start_bridge() -> None:
+    """Start the runtime bridge in the background, unless it runs already."""
+    if _bridge_pid() is not None:
+        return
+    from tutorial_lib.local import runtime
+
+    runtime.ensure_runtime()
+    log = paths.state_dir() / "bridge.log"
+    env = dict(os.environ) | {OWNER_ENV: str(paths.state_dir())}
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tutorial_lib.local.bridge"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    _bridge_pid_file().write_text(str(proc.pid))
+    time.sleep(1)
+    if proc.poll() is not None:
+        raise LocalClusterError(f"The runtime bridge exited at once. Its log:\n{tail(log)}")
+
+
+def _stop_bridge(grace: float = 30.0) -> None:
+    pid = _bridge_pid()
+    if pid is not None:
+        terminate([pid], grace=grace)
+    _bridge_pid_file().unlink(missing_ok=True)
 
 
 def _restart() -> bool:
@@ -331,8 +396,9 @@ def up() -> ClusterStatus:
             f"(Kubernetes {versions.KUBERNETES}, kwok {versions.KWOK})."
         )
         _create()
-    _apply_nodes()
+    _apply_package_manifests()
     _wait_nodes_ready()
+    _start_bridge()
     final = status()
     if not final.healthy:
         raise LocalClusterError(
@@ -343,9 +409,15 @@ def up() -> ClusterStatus:
     return final
 
 
-def leftover_pids() -> list[int]:
-    """Processes whose command line points into our state dir: the cluster's, and nobody else's."""
+def leftover_pids(*, containers_only: bool = False) -> list[int]:
+    """Processes of ours: command line pointing into the state dir, or the bridge's marker.
+
+    vLLM's own worker processes have neither in their command line, but they inherit the
+    marker variable from the bridge that started them. ``containers_only`` leaves out the
+    control plane (found by its command line).
+    """
     marker = str(paths.state_dir())
+    owner = f"{OWNER_ENV}={marker}".encode()
     own = os.getpid()
     pids = []
     for proc in Path("/proc").iterdir():
@@ -353,14 +425,16 @@ def leftover_pids() -> list[int]:
             continue
         try:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            environ = (proc / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if marker in cmdline and _pid_alive(int(proc.name)):
+        ours = owner in environ or (marker in cmdline and not containers_only)
+        if ours and _pid_alive(int(proc.name)):
             pids.append(int(proc.name))
     return pids
 
 
-def _terminate(pids: list[int], grace: float = 10.0) -> None:
+def terminate(pids: list[int], grace: float = 10.0) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
@@ -375,6 +449,7 @@ def _terminate(pids: list[int], grace: float = 10.0) -> None:
 
 def down(quiet: bool = False) -> None:
     """Stop every process ``up`` started and remove the cluster's state; the cache stays."""
+    _stop_bridge()
     if _cluster_dir().exists():
         proc = _kwokctl("delete", "cluster", check=False)
         if proc.returncode != 0 and not quiet:
@@ -383,7 +458,7 @@ def down(quiet: bool = False) -> None:
     if stray:
         if not quiet:
             _say(f"Stopping {len(stray)} leftover process(es): {stray}")
-        _terminate(stray)
+        terminate(stray)
     remaining = leftover_pids()
     if remaining:
         raise LocalClusterError(

