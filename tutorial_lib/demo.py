@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from tutorial_lib import chat, kube
 from tutorial_lib.errors import TutorialError
 from tutorial_lib.portforward import PortForward
@@ -31,7 +33,7 @@ def _print_startup_line(parser: StartupLogParser) -> Callable[[str], None]:
             return
         found = parser.feed(line)
         marker = "  *" if found else "   "
-        print(f"{marker} {line[:170]}", flush=True)
+        tqdm.write(f"{marker} {line[:170]}")
 
     return on_line
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 from lightkube import Client, KubeConfig
-from lightkube.config.kubeconfig import ConfigError
+from lightkube.core.exceptions import ConfigError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Event, Pod
 from tqdm.auto import tqdm
@@ -170,12 +170,10 @@ def wait_ready(
     selector = deployment.spec.selector.matchLabels
     deadline = time.monotonic() + timeout
     following: set[str] = set()
-    with tqdm(
-        total=None,
-        desc=f"Waiting for {namespace}/{name}",
-        bar_format="{desc}: {elapsed}",
-        leave=False,
-    ) as bar:
+    current: list[Pod] = []
+    done = threading.Event()  # ends the log streams when the wait ends, either way
+    bar = tqdm(desc=f"Waiting for {namespace}/{name}", bar_format="{desc}: {elapsed}", leave=False)
+    try:
         while time.monotonic() < deadline:
             current = [
                 p
@@ -185,14 +183,15 @@ def wait_ready(
             for pod in current:
                 if on_line and pod.status.phase == "Running" and pod.metadata.name not in following:
                     following.add(pod.metadata.name)
-                    _follow_in_background(cluster, pod, on_line, deadline)
+                    _follow_in_background(cluster, pod, on_line, done)
                 if _ready(pod):
                     return pod
-            bar.set_description(
-                f"Waiting for {namespace}/{name} "
-                f"({', '.join(p.status.phase for p in current) or 'no pod'})"
-            )
+            phases = ", ".join(p.status.phase for p in current) or "no pod"
+            bar.set_description(f"Waiting for {namespace}/{name} ({phases})")
             time.sleep(1)
+    finally:
+        done.set()
+        bar.close()
     newest = max(current, key=lambda p: p.metadata.creationTimestamp, default=None)
     why = explain(cluster, newest) if newest else "the Deployment created no pod"
     raise ClusterError(
@@ -220,15 +219,16 @@ def logs(
 
 
 def _follow_in_background(
-    cluster: Cluster, pod: Pod, on_line: Callable[[str], None], deadline: float
+    cluster: Cluster, pod: Pod, on_line: Callable[[str], None], done: threading.Event
 ) -> None:
     def follow() -> None:
         try:
-            for line in logs(
-                cluster, pod.metadata.name, pod.metadata.namespace, follow=True, deadline=deadline
-            ):
+            for line in logs(cluster, pod.metadata.name, pod.metadata.namespace, follow=True):
+                if done.is_set():
+                    return
                 on_line(line)
         except Exception as exc:  # the pod went away; the wait reports why
-            on_line(f"(log stream ended: {exc})")
+            if not done.is_set():
+                on_line(f"(log stream ended: {exc})")
 
     threading.Thread(target=follow, daemon=True).start()

@@ -186,7 +186,8 @@ class StartupFigures:
             }
             for name, value in self.found().items()
         ]
-        return pd.DataFrame(rows, columns=["figure", "value", "unit", "source"])
+        frame = pd.DataFrame(rows, columns=["figure", "value", "unit", "source"])
+        return frame.astype({"value": object})  # tokens stay integers beside GiB figures
 
     def _repr_html_(self) -> str:
         html = self.to_frame().to_html(index=False)

@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
             for name, path in binaries.ensure_binaries().items():
                 print(f"{name:<24} {path}")
             env = runtime.ensure_runtime()
-            print(f"{'vLLM runtime':<24} {env.venv}\n{'stand-in model':<24} {env.model_snapshot}")
+            print(f"{'vLLM ' + runtime.smoke(env):<24} {env.venv}")
+            print(f"{'stand-in model':<24} {env.model_snapshot}")
     except TutorialError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

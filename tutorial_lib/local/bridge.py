@@ -309,14 +309,9 @@ class PodRunner:
                 if mapped != var.value:
                     self._log_line(f"[bridge] env {var.name}={var.value} -> {mapped}")
                 env[var.name] = mapped
-        # What the real image bakes in, and what the CPU build needs to run offline here.
+        # The model comes from the local cache (there is no Hub here); no usage reports.
         env.setdefault("HF_HOME", str(self.dir / "huggingface"))
-        env |= {
-            "HF_HUB_OFFLINE": "1",
-            "VLLM_TARGET_DEVICE": "cpu",
-            "VLLM_NO_USAGE_STATS": "1",
-            "DO_NOT_TRACK": "1",
-        }
+        env |= {"HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
         self._link_model(Path(env["HF_HOME"]))
         return env
 
@@ -540,6 +535,7 @@ class Bridge:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     env = runtime.installed()
     if env is None:
         raise SystemExit(

