@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 from lightkube import Client
+from lightkube.core.exceptions import ApiError
 from lightkube.models.core_v1 import Container, PodSpec, ResourceRequirements, Toleration
 from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Event, Node, Pod
 
 from tests.helpers import eventually
@@ -89,6 +91,25 @@ def test_pod_without_toleration_is_refused_for_the_taint(client: Client, namespa
     assert client.get(Pod, "no-toleration", namespace=namespace).spec.nodeName is None
 
 
+@pytest.fixture
+def free_gpu(client: Client):
+    """The node has one GPU: pause the tutorial's vLLM Deployment, if any, for this test."""
+    try:
+        replicas = client.get(Deployment, "vllm", namespace="ml-models").spec.replicas
+    except ApiError:
+        yield
+        return
+    client.patch(Deployment, "vllm", {"spec": {"replicas": 0}}, namespace="ml-models")
+    eventually(
+        lambda: not list(client.list(Pod, namespace="ml-models", labels={"app": "vllm"})),
+        timeout=60,
+        what="the vLLM pod to go",
+    )
+    yield
+    client.patch(Deployment, "vllm", {"spec": {"replicas": replicas}}, namespace="ml-models")
+
+
+@pytest.mark.usefixtures("free_gpu")
 def test_fixed_12gi_request_is_scheduled_on_the_gpu_node(client: Client, namespace: str):
     client.create(gpu_pod("fits", "12Gi"), namespace=namespace)
 
