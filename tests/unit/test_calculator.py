@@ -1,0 +1,41 @@
+"""The calculator widget follows its controls (driven as JupyterLab would, through traits)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from tutorial_lib.calculator import Calculator, stacked_bar
+
+
+def test_defaults_are_the_blogs_l4_setup():
+    budget = Calculator().update()
+    assert budget.gpu.name == "L4" and budget.max_model_len == 4096
+    assert int(budget.capacity.max_concurrency) == 30 and budget.cuda_graphs_fit
+
+
+def test_moving_the_slider_to_0_95_loses_cuda_graphs():
+    calc = Calculator()
+    calc.utilization.value = 0.95
+    assert calc.plan.gpu_memory_utilization == 0.95, "the widgets redraw on change"
+    assert not calc.plan.cuda_graphs_fit
+
+
+def test_fp16_weights_do_not_fit_a_t4():
+    calc = Calculator()
+    calc.gpu.value = "T4"
+    calc.weights.value = "fp16"
+    assert not calc.update().fits
+
+
+def test_fp8_kv_cache_doubles_the_tokens():
+    calc = Calculator()
+    tokens = calc.update().capacity.tokens
+    calc.kv_dtype.value = "fp8"
+    # Half the bytes per token; whole blocks, so at most one block more than exactly twice.
+    assert 2 * tokens <= calc.plan.capacity.tokens <= 2 * tokens + 16
+
+
+def test_stacked_bar_has_one_segment_per_budget_part():
+    ax = stacked_bar(Calculator().update())
+    assert len(ax.patches) == 4
+    assert "tokens" in ax.get_title()
