@@ -313,12 +313,13 @@ def _bridge_pid_file() -> Path:
 
 
 def _bridge_pid() -> int | None:
-    """The running bridge's pid, or None."""
+    """The running bridge's pid, or None (a stale pid file may name a reused pid)."""
     try:
         pid = int(_bridge_pid_file().read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
-    return pid if _pid_alive(pid) else None
+    return pid if b"tutorial_lib.local.bridge" in cmdline and _pid_alive(pid) else None
 
 
 def _start_bridge() -> None:
