@@ -5,8 +5,9 @@ from collections.abc import Iterator
 
 import pytest
 from lightkube import Client, KubeConfig
-from lightkube.resources.core_v1 import Namespace
+from lightkube.resources.core_v1 import Namespace, ServiceAccount
 
+from tests.helpers import eventually
 from tutorial_lib.local import cluster, paths
 
 
@@ -20,5 +21,11 @@ def client(local_cluster) -> Client:
 def namespace(client: Client) -> Iterator[str]:
     name = f"test-{uuid.uuid4().hex[:8]}"
     client.create(Namespace(metadata={"name": name}))
+    # Pods are refused until the controller-manager has created the default ServiceAccount.
+    eventually(
+        lambda: list(client.list(ServiceAccount, namespace=name)),
+        timeout=30,
+        what=f"the default ServiceAccount in {name}",
+    )
     yield name
     client.delete(Namespace, name)

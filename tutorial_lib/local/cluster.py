@@ -8,6 +8,7 @@ kubelet is simulated: kwok keeps the nodes in ``nodes.yaml`` Ready and plays the
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -150,6 +152,11 @@ def kwokctl_config(bins: dict[str, Path]) -> dict[str, object]:
             "kwokControllerBinary": str(bins["kwok"]),
             "kubectlBinary": str(binaries.kubectl()),
             "bindAddress": "127.0.0.1",
+            # kwok manages a node's pods only while it holds the node's Lease. After a crash the
+            # restarted controller must wait for the dead one's lease to expire: keep it short
+            # (the default, 40 s x heartbeat factor 5, left pods unmanaged for minutes).
+            "nodeLeaseDurationSeconds": 10,
+            "heartbeatFactor": 1,
             # The runtime bridge creates these per pod: kubectl logs and port-forward.
             "enableCRDs": ["Logs", "PortForward"],
         },
@@ -233,18 +240,42 @@ def _api_ready() -> bool:
 
 
 def _node_readiness() -> dict[str, bool]:
-    """Ready means schedulable: condition Ready and the lifecycle controller's taints gone."""
-    proc = kubectl("get", "nodes", "-o", "json", check=False, timeout=15)
-    if proc.returncode != 0:
+    """Ready means usable: condition Ready, no lifecycle taints, and kwok holds a fresh lease.
+
+    Without a live lease holder nothing plays the node's pods: after a restart the new kwok
+    controller takes over only once the old controller's lease has expired.
+    """
+    nodes = kubectl("get", "nodes", "-o", "json", check=False, timeout=15)
+    leases = kubectl(
+        "get", "leases", "-n", "kube-node-lease", "-o", "json", check=False, timeout=15
+    )
+    if nodes.returncode != 0 or leases.returncode != 0:
         return {}
+    fresh = {
+        lease["metadata"]["name"]
+        for lease in json.loads(leases.stdout)["items"]
+        if _lease_fresh(lease)
+    }
     ready = {}
-    for node in json.loads(proc.stdout)["items"]:
+    for node in json.loads(nodes.stdout)["items"]:
+        name = node["metadata"]["name"]
         conditions = node.get("status", {}).get("conditions", [])
         taints = {t["key"] for t in node.get("spec", {}).get("taints", [])}
-        ready[node["metadata"]["name"]] = not taints & _NOT_READY_TAINTS and any(
-            c["type"] == "Ready" and c["status"] == "True" for c in conditions
+        ready[name] = (
+            name in fresh
+            and not taints & _NOT_READY_TAINTS
+            and any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
         )
     return ready
+
+
+def _lease_fresh(lease: dict[str, Any]) -> bool:
+    spec = lease.get("spec", {})
+    renewed = spec.get("renewTime")
+    if not renewed:
+        return False
+    age = dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(renewed.replace("Z", "+00:00"))
+    return age.total_seconds() <= spec.get("leaseDurationSeconds", 40)
 
 
 def status() -> ClusterStatus:
@@ -357,7 +388,9 @@ def _restart() -> bool:
     """Restart every component of an existing cluster; True when that made the API serve.
 
     ``kwokctl start`` alone skips components it believes are running, so a half-dead
-    cluster is stopped completely first.
+    cluster is stopped completely first. The node leases still name the dead kwok
+    controller, and kwok plays a node's pods only while it holds its lease: deleting them
+    lets the new controller take the nodes over at its next renewal instead of after expiry.
     """
     _kwokctl("stop", "cluster", check=False, timeout=60)
     if _kwokctl("start", "cluster", check=False, timeout=90).returncode != 0:
@@ -365,6 +398,7 @@ def _restart() -> bool:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if _api_ready():
+            kubectl("delete", "leases", "-n", "kube-node-lease", "--all", check=False)
             return True
         time.sleep(0.5)
     return False
