@@ -39,3 +39,23 @@ def test_stacked_bar_has_one_segment_per_budget_part():
     ax = stacked_bar(Calculator().update())
     assert len(ax.patches) == 4
     assert "tokens" in ax.get_title()
+
+
+def test_calculator_renders_as_a_widget_in_a_real_kernel():
+    """What JupyterLab receives: a widget view, and the table as HTML inside its output."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells.append(
+        nbformat.v4.new_code_cell(
+            "from tutorial_lib.calculator import Calculator\ncalc = Calculator()\ncalc"
+        )
+    )
+    notebook.cells.append(
+        nbformat.v4.new_code_cell("calc.utilization.value = 0.95\nprint(calc.plan.cuda_graphs_fit)")
+    )
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    outputs = notebook.cells[0].outputs
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    assert notebook.cells[1].outputs[0]["text"].strip() == "False"
