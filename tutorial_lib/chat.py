@@ -12,7 +12,9 @@ kubectl/curl equivalent::
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import openai
@@ -95,21 +97,21 @@ def chat(
     system: str | None = None,
 ) -> Completion:
     """Ask a chat model one question, streaming, and time the answer."""
-    wait_until_serving(base_url)
-    model = model or served_model(base_url)
     messages = ([{"role": "system", "content": system}] if system else []) + [
         {"role": "user", "content": prompt}
     ]
-    started = time.monotonic()
-    stream = client(base_url).chat.completions.create(
-        model=model,
-        messages=messages,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        stream=True,
-        stream_options={"include_usage": True},
+    return _timed(
+        base_url,
+        model,
+        lambda api, name: api.chat.completions.create(
+            model=name,
+            messages=messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            **_STREAMING,
+        ),
+        lambda choice: choice.delta.content,
     )
-    return _collect(stream, model, started, lambda choice: choice.delta.content)
 
 
 def complete(
@@ -121,21 +123,35 @@ def complete(
     temperature: float = 0.7,
 ) -> Completion:
     """A plain completion (the blog's ``/v1/completions`` request), streaming and timed."""
+    return _timed(
+        base_url,
+        model,
+        lambda api, name: api.completions.create(
+            model=name, prompt=prompt, max_tokens=max_tokens, temperature=temperature, **_STREAMING
+        ),
+        lambda choice: choice.text,
+    )
+
+
+_STREAMING: dict[str, Any] = {"stream": True, "stream_options": {"include_usage": True}}
+
+
+def _timed(
+    base_url: str,
+    model: str | None,
+    request: Callable[[openai.OpenAI, str], Any],
+    piece: Callable[[Any], str | None],
+) -> Completion:
+    """Wait for the server, send ``request`` and collect its stream with timings."""
     wait_until_serving(base_url)
     model = model or served_model(base_url)
     started = time.monotonic()
-    stream = client(base_url).completions.create(
-        model=model,
-        prompt=prompt,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        stream=True,
-        stream_options={"include_usage": True},
-    )
-    return _collect(stream, model, started, lambda choice: choice.text)
+    return _collect(request(client(base_url), model), model, started, piece)
 
 
-def _collect(stream, model: str, started: float, piece) -> Completion:  # type: ignore[no-untyped-def]
+def _collect(
+    stream: Any, model: str, started: float, piece: Callable[[Any], str | None]
+) -> Completion:
     parts: list[str] = []
     first: float | None = None
     usage = None
