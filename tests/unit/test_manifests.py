@@ -1,0 +1,170 @@
+"""The manifests, offline: they render, validate strictly, and keep the blog's lessons."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+from kubernetes_validate.utils import ValidationError
+
+from tutorial_lib.local import binaries
+from tutorial_lib.sizing import GIB
+
+ROOT = Path(__file__).resolve().parents[2]
+OVERLAYS = ["eks-l4", "local"]
+PACKAGE = ROOT / "tutorial_lib" / "local"
+
+
+@cache
+def render(overlay: str) -> tuple[dict, ...]:
+    proc = subprocess.run(
+        [str(binaries.kubectl()), "kustomize", str(ROOT / "manifests" / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return tuple(yaml.safe_load_all(proc.stdout))
+
+
+def by_kind(overlay: str) -> dict[str, dict]:
+    return {obj["kind"]: obj for obj in render(overlay)}
+
+
+def container(overlay: str) -> dict:
+    return by_kind(overlay)["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+
+
+def quantity_bytes(value: str) -> int:
+    units = {"Ki": 1024, "Mi": 1024**2, "Gi": GIB}
+    for suffix, factor in units.items():
+        if value.endswith(suffix):
+            return int(float(value[: -len(suffix)]) * factor)
+    return int(value)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_overlay_renders_the_blogs_five_objects(overlay):
+    kinds = sorted(obj["kind"] for obj in render(overlay))
+    assert kinds == ["Deployment", "Namespace", "NetworkPolicy", "Service", "ServiceMonitor"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_builtin_objects_validate_strictly_against_kubernetes_1_36(overlay):
+    for obj in render(overlay):
+        if obj["kind"] != "ServiceMonitor":
+            kubernetes_validate.validate(obj, "1.36", strict=True)
+
+
+def test_strict_validation_names_an_unknown_field():
+    deployment = yaml.safe_load(yaml.safe_dump(by_kind("local")["Deployment"]))
+    deployment["spec"]["template"]["spec"]["containers"][0]["resourcez"] = {}
+    with pytest.raises(ValidationError, match="resourcez"):
+        kubernetes_validate.validate(deployment, "1.36", strict=True)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_servicemonitor_validates_against_its_crd_schema(overlay):
+    crd = yaml.safe_load(
+        (PACKAGE / "crds" / "servicemonitors.monitoring.coreos.com.yaml").read_text()
+    )
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    monitor = by_kind(overlay)["ServiceMonitor"]
+    jsonschema.validate(monitor, schema)
+    broken = yaml.safe_load(yaml.safe_dump(monitor))
+    broken["spec"]["endpoints"][0]["interval"] = "thirty seconds"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_image_is_pinned_never_latest(overlay):
+    image = container(overlay)["image"]
+    assert ":" in image and not image.endswith(":latest")
+    assert image == "vllm/vllm-openai:v0.14.1-cu130"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_requests_fit_the_g6_xlarge_allocatable(overlay):
+    gpu_node = next(
+        n
+        for n in yaml.safe_load_all((PACKAGE / "nodes.yaml").read_text())
+        if n["metadata"]["name"] == "gpu-node-1"
+    )
+    allocatable = gpu_node["status"]["allocatable"]
+    requests = container(overlay)["resources"]["requests"]
+    assert quantity_bytes(requests["memory"]) <= quantity_bytes(allocatable["memory"])
+    assert quantity_bytes("14Gi") > quantity_bytes(allocatable["memory"]), "the blog's 14Gi"
+    assert requests["nvidia.com/gpu"] == allocatable["nvidia.com/gpu"] == "1"
+
+
+def test_command_is_explicit_so_args_do_not_repeat_serve():
+    assert container("eks-l4")["command"] == ["vllm", "serve"]
+    assert container("eks-l4")["args"][0] == "TheBloke/Mistral-7B-v0.1-AWQ"
+
+
+def test_hf_home_is_really_on_a_volume():
+    spec = by_kind("eks-l4")["Deployment"]["spec"]["template"]["spec"]
+    env = {e["name"]: e["value"] for e in container("eks-l4")["env"]}
+    mounts = {m["mountPath"]: m["name"] for m in container("eks-l4")["volumeMounts"]}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert "emptyDir" in volumes[mounts[env["HF_HOME"]]]
+    assert volumes[mounts["/dev/shm"]]["emptyDir"]["medium"] == "Memory"
+
+
+def test_local_overlay_differs_only_in_model_and_cpu_settings():
+    eks, local = render("eks-l4"), render("local")
+    assert [o for o in eks if o["kind"] != "Deployment"] == [
+        o for o in local if o["kind"] != "Deployment"
+    ]
+    eks_c, local_c = container("eks-l4"), container("local")
+    assert {k: v for k, v in eks_c.items() if k not in ("args", "env")} == {
+        k: v for k, v in local_c.items() if k not in ("args", "env")
+    }
+    assert local_c["args"][0] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert local_c["args"][1:-1] == eks_c["args"][1:] and local_c["args"][-1] == "--enforce-eager"
+    assert local_c["env"][:-1] == eks_c["env"]
+    assert local_c["env"][-1] == {"name": "VLLM_CPU_KVCACHE_SPACE", "value": "1"}
+    pod_spec = lambda objs: {
+        k: v
+        for k, v in next(o for o in objs if o["kind"] == "Deployment")["spec"]["template"][  # noqa: E731
+            "spec"
+        ].items()
+        if k != "containers"
+    }
+    assert pod_spec(eks) == pod_spec(local)
+
+
+def test_pvc_component_replaces_the_model_cache_volume(tmp_path):
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    manifests = os.path.relpath(ROOT / "manifests", overlay)
+    (overlay / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "resources": [f"{manifests}/overlays/eks-l4"],
+                "components": [f"{manifests}/components/pvc-model-cache"],
+            }
+        )
+    )
+    proc = subprocess.run(
+        [
+            str(binaries.kubectl()),
+            "kustomize",
+            "--load-restrictor",
+            "LoadRestrictionsNone",
+            str(overlay),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    objs = {o["kind"]: o for o in yaml.safe_load_all(proc.stdout)}
+    volumes = {v["name"]: v for v in objs["Deployment"]["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["model-cache"]["persistentVolumeClaim"]["claimName"] == "vllm-model-cache"
+    assert objs["PersistentVolumeClaim"]["metadata"]["name"] == "vllm-model-cache"
