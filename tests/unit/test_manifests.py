@@ -130,14 +130,12 @@ def test_local_overlay_differs_only_in_model_and_cpu_settings():
     assert local_c["args"][1:-1] == eks_c["args"][1:] and local_c["args"][-1] == "--enforce-eager"
     assert local_c["env"][:-1] == eks_c["env"]
     assert local_c["env"][-1] == {"name": "VLLM_CPU_KVCACHE_SPACE", "value": "1"}
-    pod_spec = lambda objs: {
-        k: v
-        for k, v in next(o for o in objs if o["kind"] == "Deployment")["spec"]["template"][  # noqa: E731
-            "spec"
-        ].items()
-        if k != "containers"
-    }
-    assert pod_spec(eks) == pod_spec(local)
+
+    def pod_spec(overlay: str) -> dict:
+        spec = by_kind(overlay)["Deployment"]["spec"]["template"]["spec"]
+        return {k: v for k, v in spec.items() if k != "containers"}
+
+    assert pod_spec("eks-l4") == pod_spec("local")
 
 
 def test_pvc_component_replaces_the_model_cache_volume(tmp_path):
