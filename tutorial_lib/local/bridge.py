@@ -487,8 +487,11 @@ class Bridge:
             return
         runner = self.runners.get(uid)
         if pod.metadata.deletionTimestamp is not None:
-            if runner is None:
-                PodRunner(self.client, pod, self.env)._remove_pod()
+            if runner is None:  # no process of ours: nothing to stop, just let it go
+                with contextlib.suppress(ApiError):
+                    self.client.delete(
+                        Pod, pod.metadata.name, namespace=pod.metadata.namespace, grace_period=0
+                    )
             elif not runner.stop_event.is_set():
                 grace = pod.metadata.deletionGracePeriodSeconds
                 runner.stop(float(grace if grace is not None else 30))

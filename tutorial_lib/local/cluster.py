@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from tutorial_lib.errors import LocalClusterError
-from tutorial_lib.local import binaries, paths, versions
+from tutorial_lib.local import binaries, paths, runtime, versions
 from tutorial_lib.local.progress import run_logged, tail
 
 CONTEXT = f"kwok-{versions.CLUSTER_NAME}"
@@ -357,8 +357,6 @@ def _start_bridge() -> None:
     """Start the runtime bridge in the background, unless it runs already."""
     if _bridge_pid() is not None:
         return
-    from tutorial_lib.local import runtime
-
     runtime.ensure_runtime()
     log = paths.state_dir() / "bridge.log"
     env = dict(os.environ) | {OWNER_ENV: str(paths.state_dir())}
