@@ -97,7 +97,7 @@ def connect(context: str | None = None, *, local: bool | None = None) -> Cluster
 
 
 def apply(cluster: Cluster, target: str | Path, *, dry_run: bool = False) -> pd.DataFrame:
-    """Server-side apply a file, folder or kustomize overlay; a table of what changed.
+    """Server-side apply a file, folder or kustomize overlay; a table of the objects applied.
 
     kubectl equivalent: ``kubectl apply --server-side -k manifests/overlays/local``.
     """

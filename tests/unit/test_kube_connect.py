@@ -1,0 +1,34 @@
+"""connect() explains a missing kubeconfig or an unknown context, with the fix."""
+
+import pytest
+import yaml
+
+from tutorial_lib import kube
+
+
+def test_missing_kubeconfig_names_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "nope.yaml"))
+    with pytest.raises(kube.ClusterError) as error:
+        kube.connect(context="eks")
+    assert "nope.yaml" in error.value.message
+    assert "python -m tutorial_lib.local up" in error.value.hint
+
+
+def test_unknown_context_is_reported_as_such(tmp_path, monkeypatch):
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "real",
+                "clusters": [{"name": "real", "cluster": {"server": "https://127.0.0.1:1"}}],
+                "users": [{"name": "real", "user": {}}],
+                "contexts": [{"name": "real", "context": {"cluster": "real", "user": "real"}}],
+            }
+        )
+    )
+    monkeypatch.setenv("KUBECONFIG", str(config))
+    with pytest.raises(kube.ClusterError, match="typo"):
+        kube.connect(context="typo")
+    assert kube.connect(context="real").context == "real"
