@@ -186,8 +186,8 @@ class StartupFigures:
             }
             for name, value in self.found().items()
         ]
-        frame = pd.DataFrame(rows, columns=["figure", "value", "unit", "source"])
-        return frame.astype({"value": object})  # tokens stay integers beside GiB figures
+        # dtype=object: token counts stay integers beside GiB figures.
+        return pd.DataFrame(rows, columns=["figure", "value", "unit", "source"], dtype=object)
 
     def _repr_html_(self) -> str:
         html = self.to_frame().to_html(index=False)

@@ -170,3 +170,9 @@ def test_local_cpu_runtime_log_as_kubectl_logs_serves_it():
         "max_concurrency": 11.38,
         "max_concurrency_tokens": 4096,
     }
+
+
+def test_to_frame_keeps_token_counts_integers():
+    frame = parse("blog_l4_v0.14.log").to_frame().set_index("figure")
+    assert str(frame.loc["kv_cache_tokens", "value"]) == "123472"
+    assert str(frame.loc["kv_cache_gib", "value"]) == "15.07"
