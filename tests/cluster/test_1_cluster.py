@@ -139,7 +139,7 @@ def test_unknown_field_is_rejected_by_the_real_api_server(client: Client, namesp
     assert 'unknown field "spec.containers[0].resourcez"' in proc.stderr
 
 
-def test_second_up_is_a_quick_no_op(capsys):
+def test_second_up_is_a_quick_no_op(local_cluster, capsys):
     before = {c.name: c.pid for c in cluster.components()}
     started = time.monotonic()
     cluster.up()
@@ -180,6 +180,6 @@ def test_kwokctl_create_would_download_nothing(tmp_path):
     "component",
     ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller"],
 )
-def test_status_lists_every_component_running(component):
+def test_status_lists_every_component_running(local_cluster, component):
     names = {c.name: c.running for c in cluster.components()}
     assert names.get(component) is True, names

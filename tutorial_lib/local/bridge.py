@@ -167,7 +167,7 @@ class PodRunner:
         meta = self.pod.metadata
         self.name, self.namespace, self.uid = meta.name, meta.namespace, meta.uid
         self.dir = paths.state_dir() / "pods" / f"{self.namespace}_{self.name}_{self.uid}"
-        spec = self.pod.spec.containers[0]
+        spec = next(c for c in self.pod.spec.containers if c.image.startswith(VLLM_IMAGE_PREFIX))
         self.spec = spec
         self.container = Container(spec.name, spec.image)
         self.container_ports = {str(p.containerPort): p.containerPort for p in spec.ports or []}
@@ -214,6 +214,8 @@ class PodRunner:
         failures = {kind: 0 for kind in probes}
         started = probes["startupProbe"] is None
         self.container.started = started
+        if probes["readinessProbe"] is None:  # the kubelet: ready once started
+            self.container.ready = started
         next_check = {
             kind: time.monotonic() + (p.initial_delay if p else 0) for kind, p in probes.items()
         }
@@ -233,6 +235,7 @@ class PodRunner:
                 failures[kind] = 0 if ok else failures[kind] + 1
                 if kind == "startupProbe" and ok:
                     started = self.container.started = True
+                    self.container.ready = probes["readinessProbe"] is None
                     self._patch_status()
                 elif kind == "readinessProbe" and ok != self.container.ready:
                     if ok or failures[kind] >= probe.failure_threshold:
@@ -244,7 +247,9 @@ class PodRunner:
                         "killing the container, as the kubelet would."
                     )
                     self._signal_group(signal.SIGKILL)
-        return self.container.process.wait()
+        exit_code = self.container.process.wait()
+        self._signal_group(signal.SIGKILL)  # vLLM's worker processes outlive a crashed leader
+        return exit_code
 
     # --- the process ----------------------------------------------------------------------
 
@@ -320,7 +325,9 @@ class PodRunner:
         target = self.env.model_snapshot.parent.parent
         link = hf_home / "hub" / target.name
         link.parent.mkdir(parents=True, exist_ok=True)
-        if not link.exists():
+        if link.is_symlink() and link.resolve() != target.resolve():
+            link.unlink()  # a link into a cache that has moved
+        if not link.is_symlink():
             link.symlink_to(target, target_is_directory=True)
 
     def _spawn(self) -> None:
@@ -346,19 +353,19 @@ class PodRunner:
         container.started_at, container.ready, container.waiting_reason = now(), False, None
         threading.Thread(
             target=self._copy_output,
-            args=(container.process,),
+            args=(container.process, container.log_file),
             name=f"log-{self.name}",
             daemon=True,
         ).start()
 
-    def _copy_output(self, process: subprocess.Popen[bytes]) -> None:
+    def _copy_output(self, process: subprocess.Popen[bytes], log_file: Path) -> None:
         assert process.stdout is not None
         for raw in process.stdout:
-            self._log_line(raw.decode(errors="replace").rstrip("\n"))
+            self._log_line(raw.decode(errors="replace").rstrip("\n"), log_file)
 
-    def _log_line(self, line: str) -> None:
+    def _log_line(self, line: str, log_file: Path | None = None) -> None:
         """Append in the CRI log format that kwok serves to ``kubectl logs``."""
-        log_file = self.container.log_file
+        log_file = log_file or self.container.log_file
         if log_file is None:
             return
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
@@ -367,12 +374,14 @@ class PodRunner:
 
     def _signal_group(self, sig: int) -> None:
         process = self.container.process
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
+        if process is not None:  # even after the leader exited: its children may live on
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, sig)
 
     def _record_exit(self, exit_code: int) -> None:
         container = self.container
+        if exit_code < 0:  # killed by a signal: 128 + signal, as the kubelet reports it
+            exit_code = 128 - exit_code
         reason = "Completed" if exit_code == 0 else "Error"
         container.last_terminated = {
             "exitCode": exit_code,
@@ -464,13 +473,19 @@ class PodRunner:
                 patch_type=PatchType.MERGE,
             )
         except ApiError as exc:
-            if exc.status.code != 404:
-                raise
+            if exc.status.code == 404:  # the pod is gone: nothing left to run it for
+                self.stop_event.set()
+            else:
+                log.warning("pod %s/%s: status not written (%s)", self.namespace, self.name, exc)
+        except Exception as exc:  # the API server restarts; the next change writes again
+            log.warning("pod %s/%s: status not written (%s)", self.namespace, self.name, exc)
 
     def _remove_pod(self) -> None:
         """After the process is gone: what the kubelet does last, a deletion with grace 0."""
-        with contextlib.suppress(ApiError):
+        try:
             self.client.delete(Pod, self.name, namespace=self.namespace, grace_period=0)
+        except Exception as exc:  # already gone, or the API server is away: down cleans up
+            log.info("pod %s/%s: not deleted (%s)", self.namespace, self.name, exc)
 
 
 class Bridge:
@@ -481,11 +496,15 @@ class Bridge:
         self.runners: dict[str, PodRunner] = {}
         self.stopping = threading.Event()
 
-    def handle(self, pod: Pod) -> None:
+    def handle(self, event: str, pod: Pod) -> None:
         uid = pod.metadata.uid
         if not pod.spec.nodeName or not runs_vllm(pod):
             return
         runner = self.runners.get(uid)
+        if event == "DELETED":  # gone without a graceful deletion (e.g. --force)
+            if runner is not None:
+                runner.stop(0)
+            return
         if pod.metadata.deletionTimestamp is not None:
             if runner is None:  # no process of ours: nothing to stop, just let it go
                 with contextlib.suppress(ApiError):
@@ -501,19 +520,24 @@ class Bridge:
             runner = self.runners[uid] = PodRunner(self.client, pod, self.env)
             runner.start()
 
-    def events(self) -> Iterator[Pod]:
-        for pod in self.client.list(Pod, namespace=ALL_NS):
-            yield pod
-        for _, pod in self.client.watch(Pod, namespace=ALL_NS):
-            yield pod
+    def events(self) -> Iterator[tuple[str, Pod]]:
+        """A full list (stopping runners whose pods vanished meanwhile), then the watch."""
+        listed = list(self.client.list(Pod, namespace=ALL_NS))
+        present = {pod.metadata.uid for pod in listed}
+        for uid, runner in list(self.runners.items()):
+            if uid not in present:
+                runner.stop(0)
+        for pod in listed:
+            yield "ADDED", pod
+        yield from self.client.watch(Pod, namespace=ALL_NS)
 
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                for pod in self.events():
+                for event, pod in self.events():
                     if self.stopping.is_set():
                         break
-                    self.handle(pod)
+                    self.handle(event, pod)
                     self._forget_finished()
             except Exception as exc:  # the watch ended or the API server restarted
                 if self.stopping.is_set():
@@ -523,16 +547,16 @@ class Bridge:
 
     def _forget_finished(self) -> None:
         for uid, runner in list(self.runners.items()):
-            if not runner.thread.is_alive() and runner.stop_event.is_set():
+            if not runner.thread.is_alive():
                 del self.runners[uid]
 
     def shutdown(self) -> None:
         """Stop every container; their pods go, and their Deployments create new ones."""
         self.stopping.set()
-        for runner in self.runners.values():
-            runner.grace = 10
-            runner.stop_event.set()
-        for runner in self.runners.values():
+        runners = list(self.runners.values())
+        for runner in runners:
+            runner.stop(10)
+        for runner in runners:
             runner.thread.join(timeout=15)
 
 

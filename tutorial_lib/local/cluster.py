@@ -122,14 +122,17 @@ def kubectl(
 ) -> subprocess.CompletedProcess[str]:
     """Run kubectl against the local cluster (never the reader's own current context)."""
     command = [str(binaries.kubectl()), "--kubeconfig", str(paths.kubeconfig_path())]
-    proc = subprocess.run(
-        [*command, "--context", CONTEXT, *args],
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    try:
+        proc = subprocess.run(
+            [*command, "--context", CONTEXT, *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        proc = subprocess.CompletedProcess(command, 124, "", f"timed out after {timeout:.0f} s")
     if check and proc.returncode != 0:
         raise LocalClusterError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
     return proc
