@@ -116,7 +116,8 @@ def test_killed_vllm_process_is_restarted_and_ready_again(connection, started):
     pod = vllm_pod(connection)
     pids = vllm_processes(pod)
     assert pids, "no vLLM process found for the pod"
-    os.killpg(os.getpgid(pids[0]), signal.SIGKILL)
+    leader = os.getpgid(pids[0])  # the bridge starts each container in its own group
+    os.kill(leader, signal.SIGKILL)  # the API server process only: its workers live on
 
     def restarted_and_ready() -> Pod | None:
         current = vllm_pod(connection)
@@ -127,6 +128,7 @@ def test_killed_vllm_process_is_restarted_and_ready_again(connection, started):
     assert current.metadata.uid == pod.metadata.uid
     last = current.status.containerStatuses[0].lastState.terminated
     assert last is not None and last.exitCode == 137  # 128 + SIGKILL, as the kubelet reports
+    assert not any(Path(f"/proc/{pid}").exists() for pid in pids), "old workers survived"
     previous = connection.run_kubectl("logs", "-n", NS, pod.metadata.name, "--previous")
     assert previous.returncode == 0 and "KV cache size" in previous.stdout
 
