@@ -11,6 +11,7 @@ kubectl/curl equivalent::
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ class Completion:
 
     def _repr_html_(self) -> str:
         return (
-            f"<blockquote>{self.text}</blockquote><p><small>{self.model} · "
+            f"<blockquote>{html.escape(self.text)}</blockquote><p><small>{self.model} · "
             f"{self.prompt_tokens} prompt + {self.completion_tokens} completion tokens · "
             f"first token after {self.time_to_first_token:.2f} s · "
             f"{self.tokens_per_second:.1f} tokens/s</small></p>"

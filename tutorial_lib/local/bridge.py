@@ -27,7 +27,6 @@ import logging
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -45,6 +44,7 @@ from lightkube.resources.core_v1 import Pod
 from lightkube.types import PatchType
 
 from tutorial_lib.local import cluster, paths, runtime
+from tutorial_lib.portforward import free_port
 
 log = logging.getLogger("tutorial_lib.bridge")
 
@@ -68,12 +68,6 @@ def runs_vllm(pod: Pod) -> bool:
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _die_with_parent() -> None:
@@ -172,7 +166,7 @@ class PodRunner:
         self.container = Container(spec.name, spec.image)
         self.container_ports = {str(p.containerPort): p.containerPort for p in spec.ports or []}
         self.container_ports |= {p.name: p.containerPort for p in spec.ports or [] if p.name}
-        self.local_ports = {port: _free_port() for port in set(self.container_ports.values())}
+        self.local_ports = {port: free_port() for port in set(self.container_ports.values())}
         self.thread = threading.Thread(target=self._run, name=f"pod-{self.name}", daemon=True)
 
     # --- lifecycle ---------------------------------------------------------------------
