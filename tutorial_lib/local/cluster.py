@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -183,16 +182,12 @@ def create_args(config: Path, kubeconfig: Path | None = None) -> list[str]:
     ]
 
 
-def _package_text(name: str) -> str:
-    return resources.files("tutorial_lib.local").joinpath(name).read_text()
-
-
 def write_config() -> Path:
     """Write the configuration for kwokctl: binaries, options, and our kwok stages."""
     bins = binaries.ensure_binaries()
     config = paths.state_dir() / "kwokctl.yaml"
     config.parent.mkdir(parents=True, exist_ok=True)
-    stages = list(yaml.safe_load_all(_package_text("stages.yaml")))
+    stages = list(yaml.safe_load_all(paths.package_text("stages.yaml")))
     config.write_text(yaml.safe_dump_all([kwokctl_config(bins), *stages], sort_keys=False))
     return config
 
@@ -306,7 +301,7 @@ def _apply_package_manifests() -> None:
             "--force-conflicts",
             "-f",
             "-",
-            input=_package_text(name),
+            input=paths.package_text(name),
             check=False,
         )
         if proc.returncode != 0:

