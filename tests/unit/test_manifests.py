@@ -13,23 +13,18 @@ import pytest
 import yaml
 from kubernetes_validate.utils import ValidationError
 
+from tutorial_lib import manifests
 from tutorial_lib.local import binaries
 from tutorial_lib.sizing import GIB
 
 ROOT = Path(__file__).resolve().parents[2]
-OVERLAYS = ["eks-l4", "local"]
+OVERLAYS = manifests.OVERLAYS
 PACKAGE = ROOT / "tutorial_lib" / "local"
 
 
 @cache
 def render(overlay: str) -> tuple[dict, ...]:
-    proc = subprocess.run(
-        [str(binaries.kubectl()), "kustomize", str(ROOT / "manifests" / "overlays" / overlay)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return tuple(yaml.safe_load_all(proc.stdout))
+    return tuple(manifests.render(manifests.overlay(overlay)))
 
 
 def by_kind(overlay: str) -> dict[str, dict]:
@@ -141,12 +136,12 @@ def test_local_overlay_differs_only_in_model_and_cpu_settings():
 def test_pvc_component_replaces_the_model_cache_volume(tmp_path):
     overlay = tmp_path / "overlay"
     overlay.mkdir()
-    manifests = os.path.relpath(ROOT / "manifests", overlay)
+    relative = os.path.relpath(manifests.ROOT, overlay)
     (overlay / "kustomization.yaml").write_text(
         yaml.safe_dump(
             {
-                "resources": [f"{manifests}/overlays/eks-l4"],
-                "components": [f"{manifests}/components/pvc-model-cache"],
+                "resources": [f"{relative}/overlays/eks-l4"],
+                "components": [f"{relative}/components/pvc-model-cache"],
             }
         )
     )

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("status", help="list every component and its health")
     commands.add_parser("kubeconfig", help="print the path of the cluster's kubeconfig")
     commands.add_parser(
-        "prepare", help="obtain the binaries, the vLLM runtime and the model; start nothing"
+        "prepare", help="obtain binaries, tools, the vLLM runtime and the model; start nothing"
     )
     args = parser.parse_args(argv)
     try:
@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "kubeconfig":
             print(paths.kubeconfig_path())
         elif args.command == "prepare":
-            for name, path in binaries.ensure_binaries().items():
+            everything = binaries.ALL_BINARIES + binaries.TOOLS
+            for name, path in binaries.ensure_binaries(everything).items():
                 print(f"{name:<24} {path}")
             env = runtime.ensure_runtime()
             print(f"{'vLLM ' + runtime.smoke(env):<24} {env.venv}")

@@ -35,6 +35,9 @@ from tutorial_lib.local.progress import run_logged
 KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 KWOK_COMMANDS = ("kwok", "kwokctl")
 ALL_BINARIES = ("etcd", *KUBERNETES_COMMANDS, *KWOK_COMMANDS)
+#: Tools the tutorial uses beside the cluster: the NetworkPolicy engine (tutorial_lib.netpol).
+TOOLS = ("cyclonus",)
+CYCLONUS_PACKAGE = "github.com/mattfenwick/cyclonus/cmd/cyclonus"
 
 _DOWNLOAD_TIMEOUT = 20
 
@@ -102,16 +105,18 @@ def _go_run(args: list[str], *, cwd: Path, desc: str, log: Path) -> None:
 # --- Go builds -----------------------------------------------------------------------------
 
 
-def _build_kwok(name: str) -> Callable[[Path], None]:
+def _go_install(package: str, version: str) -> Callable[[Path], None]:
+    """Build a command whose module ``go install`` accepts as published."""
+    name = package.rsplit("/", 1)[-1]
+
     def build(dest: Path) -> None:
-        gobin = _build_dir("kwok") / "bin"
+        gobin = _build_dir(name) / "bin"
         gobin.mkdir(parents=True, exist_ok=True)
-        env = _go_env() | {"GOBIN": str(gobin)}
         log = _log(name)
         run_logged(
-            [_go(), "install", f"sigs.k8s.io/kwok/cmd/{name}@{versions.KWOK}"],
-            env=env,
-            desc=f"Building {name} {versions.KWOK}",
+            [_go(), "install", f"{package}@{version}"],
+            env=_go_env() | {"GOBIN": str(gobin)},
+            desc=f"Building {name} {version}",
             log=log,
             hint=f"The Go build log is {log}.",
         )
@@ -282,7 +287,13 @@ def catalogue() -> dict[str, Binary]:
         Binary(name, versions.KUBERNETES, _build_kubernetes(name), _download_kubernetes(name))
         for name in KUBERNETES_COMMANDS
     ]
-    binaries += [Binary(name, versions.KWOK, _build_kwok(name)) for name in KWOK_COMMANDS]
+    binaries += [
+        Binary(name, versions.KWOK, _go_install(f"sigs.k8s.io/kwok/cmd/{name}", versions.KWOK))
+        for name in KWOK_COMMANDS
+    ]
+    binaries.append(
+        Binary("cyclonus", versions.CYCLONUS, _go_install(CYCLONUS_PACKAGE, versions.CYCLONUS))
+    )
     return {b.name: b for b in binaries}
 
 

@@ -7,6 +7,8 @@ etcd stays on the 3.5 line because its ``etcdmain`` package builds from the Go m
 KUBERNETES = "v1.36.3"
 ETCD = "v3.5.35"
 KWOK = "v0.8.0"
+#: The NetworkPolicy simulator; sig-network's policy-assistant grew out of it (docs/decisions.md).
+CYCLONUS = "v0.5.6"
 
 #: Kubernetes publishes its staging repositories (k8s.io/api, k8s.io/client-go, ...) as
 #: ``v0.<minor>.<patch>`` for every ``v1.<minor>.<patch>`` release.
