@@ -20,7 +20,7 @@ from pathlib import Path
 from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import Deployment
 
-from tutorial_lib import chat, kube
+from tutorial_lib import completions, kube, wait
 from tutorial_lib.local import cluster
 from tutorial_lib.portforward import PortForward
 
@@ -54,12 +54,12 @@ def one_run(connection: kube.Cluster) -> dict[str, float]:
     remove_vllm(connection)
     started = time.monotonic()
     kube.apply(connection, OVERLAY)
-    pod = kube.wait_ready(connection, timeout=600)
+    pod = wait.wait_ready(connection, timeout=600)
     ready = time.monotonic() - started
     with PortForward(connection.kubectl, "svc/vllm-service", 8000) as tunnel:
-        first = chat.chat(tunnel.url, QUESTION, max_tokens=60, temperature=0.0)
+        first = completions.chat(tunnel.url, QUESTION, max_tokens=60, temperature=0.0)
         first_answer = time.monotonic() - started
-        longer = chat.complete(tunnel.url, "Kubernetes is", max_tokens=128, temperature=0.0)
+        longer = completions.complete(tunnel.url, "Kubernetes is", max_tokens=128, temperature=0.0)
     return {
         "ready": ready,
         "first_answer": first_answer,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from tutorial_lib import chat, kube
+from tutorial_lib import completions, kube, podlogs, wait
 from tutorial_lib.errors import TutorialError
 from tutorial_lib.portforward import PortForward
 from tutorial_lib.startup import StartupLogParser
@@ -45,13 +45,13 @@ def main() -> int:
         print(kube.apply(cluster, OVERLAY).to_string(index=False))
         parser = StartupLogParser()
         print("\nvLLM startup (lines with memory figures marked *):")
-        pod = kube.wait_ready(cluster, on_line=_print_startup_line(parser))
+        pod = wait.wait_ready(cluster, on_line=_print_startup_line(parser))
         print(f"\nPod {pod.metadata.name} is Ready on node {pod.spec.nodeName}.")
         _figures_from_full_log(cluster, pod.metadata.name, parser)
         print("\nStartup figures (tutorial_lib.startup):")
         print(parser.figures.to_frame()[["figure", "value", "unit"]].to_string(index=False))
         with PortForward(cluster.kubectl, "svc/vllm-service", 8000) as tunnel:
-            answer = chat.chat(tunnel.url, QUESTION, max_tokens=60, temperature=0.2)
+            answer = completions.chat(tunnel.url, QUESTION, max_tokens=60, temperature=0.2)
         print(f"\nQ: {QUESTION}\nA: {answer.text}")
         print(
             f"   ({answer.model}: first token after {answer.time_to_first_token:.2f} s, "
@@ -67,7 +67,7 @@ def main() -> int:
 def _figures_from_full_log(cluster: kube.Cluster, pod: str, parser: StartupLogParser) -> None:
     """On a second run the pod started long ago: read its whole log instead of the stream."""
     if not parser.figures.found():
-        for line in kube.logs(cluster, pod):
+        for line in podlogs.logs(cluster, pod):
             parser.feed(line)
 
 

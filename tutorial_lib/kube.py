@@ -1,7 +1,7 @@
-"""Talk to a cluster: connect, apply manifests, wait for pods, read their logs.
+"""Connect to a cluster and change what runs on it: apply, delete, scale.
 
 The same calls work against the local cluster and a real EKS cluster; only ``connect``
-differs. Each has a kubectl equivalent in its docstring.
+differs. Each has its kubectl equivalent in the docstring.
 """
 
 from __future__ import annotations
@@ -9,22 +9,26 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
-import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from lightkube import Client, KubeConfig
-from lightkube.core.exceptions import ConfigError
+import yaml
+from lightkube import AsyncClient, Client, KubeConfig
+from lightkube.config.kubeconfig import SingleConfig
+from lightkube.core.exceptions import ApiError, ConfigError
 from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import Event, Pod
-from tqdm.auto import tqdm
+from lightkube.resources.core_v1 import Pod
 
+from tutorial_lib import manifests
 from tutorial_lib.errors import TutorialError
 from tutorial_lib.local import binaries, paths
 from tutorial_lib.local import cluster as local_cluster
+
+FIELD_MANAGER = "vllm-tutorial"
+
+#: Applied first and deleted last, so that what the other objects live in exists.
+_FIRST = ("CustomResourceDefinition", "Namespace")
 
 
 class ClusterError(TutorialError):
@@ -37,6 +41,7 @@ class Cluster:
 
     kubeconfig: Path
     context: str
+    config: SingleConfig
     client: Client
     local: bool
 
@@ -50,17 +55,27 @@ class Cluster:
             self.context,
         ]
 
+    def async_client(self) -> AsyncClient:
+        """A client for one event loop (see ``tutorial_lib.streams``)."""
+        return AsyncClient(self.config, field_manager=FIELD_MANAGER)
+
     def run_kubectl(
         self, *args: str, input: str | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*self.kubectl, *args],
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        try:
+            return subprocess.run(
+                [*self.kubectl, *args],
+                input=input,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ClusterError(
+                f"kubectl {args[0]} got no answer within {timeout:.0f} s.",
+                f"Is the cluster reachable? kubectl --context {self.context} get nodes",
+            ) from exc
 
     def __repr__(self) -> str:
         where = "the local cluster (kwok, simulated GPU node)" if self.local else "your cluster"
@@ -84,151 +99,166 @@ def connect(context: str | None = None, *, local: bool | None = None) -> Cluster
         kubeconfig = Path(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0])
         kubeconfig = kubeconfig.expanduser()
     try:
-        config = KubeConfig.from_file(kubeconfig)
-        client = Client(config.get(context_name=context), field_manager="vllm-tutorial")
-        context = context or config.current_context
+        config = KubeConfig.from_file(kubeconfig).get(context_name=context)
+        client = Client(config, field_manager=FIELD_MANAGER)
     except (ConfigError, OSError) as exc:
         raise ClusterError(
             f"Cannot use kubeconfig {kubeconfig} (context {context or 'current'}): {exc}",
             "Set KUBECONFIG or pass context=..., or use the local cluster: "
             "python -m tutorial_lib.local up",
         ) from exc
-    return Cluster(kubeconfig=kubeconfig, context=str(context), client=client, local=local)
+    return Cluster(
+        kubeconfig=kubeconfig,
+        context=str(context or config.context_name),
+        config=config,
+        client=client,
+        local=local,
+    )
+
+
+def _ordered(objects: list[dict]) -> list[dict]:
+    def rank(obj: dict) -> int:
+        kind = obj.get("kind", "")
+        return _FIRST.index(kind) if kind in _FIRST else len(_FIRST)
+
+    return sorted(objects, key=rank)
+
+
+def _key(obj: dict) -> tuple[str, str, str]:
+    meta = obj["metadata"]
+    return obj["kind"], meta.get("namespace", ""), meta["name"]
+
+
+def _versions(cluster: Cluster, objects: list[dict]) -> dict[tuple[str, str, str], str]:
+    """The resourceVersion of each object that exists (to tell what an apply changed)."""
+    proc = cluster.run_kubectl(
+        "get", "--ignore-not-found", "-o", "json", "-f", "-", input=yaml.safe_dump_all(objects)
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        return {}  # e.g. a CRD's kind is not known yet: everything will be created
+    found = json.loads(proc.stdout)
+    return {_key(i): i["metadata"]["resourceVersion"] for i in found.get("items", [found])}
 
 
 def apply(cluster: Cluster, target: str | Path, *, dry_run: bool = False) -> pd.DataFrame:
-    """Server-side apply a file, folder or kustomize overlay; a table of the objects applied.
+    """Server-side apply a file, folder or kustomize overlay; a table of what changed.
+
+    CRDs and Namespaces go first. The manifests are the source of truth: fields another
+    manager changed (``kubectl scale`` for instance) are taken back (``--force-conflicts``).
 
     kubectl equivalent: ``kubectl apply --server-side -k manifests/overlays/local``.
     """
-    target = Path(target)
-    source = (
-        ["-k", str(target)] if (target / "kustomization.yaml").exists() else ["-f", str(target)]
-    )
-    args = ["apply", "--server-side", "--field-manager=vllm-tutorial", "-o", "json", *source]
+    objects = _ordered(manifests.render(target))
+    before = _versions(cluster, objects)
+    args = ["apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts"]
+    args += ["-o", "json", "-f", "-"]
     if dry_run:
         args.append("--dry-run=server")
-    proc = cluster.run_kubectl(*args)
+    proc = cluster.run_kubectl(*args, input=yaml.safe_dump_all(objects))
     if proc.returncode != 0:
         raise ClusterError(
             f"The API server refused {target}:\n{proc.stderr.strip()}",
             "The message names the object and the field; fix it in the YAML.",
         )
-    items = json.loads(proc.stdout)
-    items = items.get("items", [items])
-    return pd.DataFrame(
-        [
-            {
-                "kind": i["kind"],
-                "namespace": i["metadata"].get("namespace", ""),
-                "name": i["metadata"]["name"],
-            }
-            for i in items
-        ]
+    result = json.loads(proc.stdout)
+    rows = []
+    for item in result.get("items", [result]):
+        key = _key(item)
+        if key not in before:
+            action = "would be created" if dry_run else "created"
+        elif dry_run:
+            action = "valid"
+        else:
+            changed = before[key] != item["metadata"]["resourceVersion"]
+            action = "configured" if changed else "unchanged"
+        rows.append(dict(zip(("kind", "namespace", "name"), key, strict=True), action=action))
+    return pd.DataFrame(rows, columns=["kind", "namespace", "name", "action"])
+
+
+def delete(cluster: Cluster, target: str | Path, *, wait: bool = True) -> pd.DataFrame:
+    """Delete what ``apply`` created, in reverse order; a table of what was deleted.
+
+    kubectl equivalent: ``kubectl delete -k manifests/overlays/local --ignore-not-found``.
+    """
+    objects = list(reversed(_ordered(manifests.render(target))))
+    before = _versions(cluster, objects)
+    proc = cluster.run_kubectl(
+        "delete",
+        "--ignore-not-found",
+        f"--wait={str(wait).lower()}",
+        "-f",
+        "-",
+        input=yaml.safe_dump_all(objects),
+        timeout=300,
     )
+    if proc.returncode != 0:
+        raise ClusterError(
+            f"Deleting {target} failed:\n{proc.stderr.strip()}",
+            "kubectl get all -n ml-models shows what is left.",
+        )
+    rows = [
+        dict(zip(("kind", "namespace", "name"), _key(o), strict=True), deleted=_key(o) in before)
+        for o in objects
+    ]
+    return pd.DataFrame(rows, columns=["kind", "namespace", "name", "deleted"])
+
+
+def scale(cluster: Cluster, replicas: int, name: str = "vllm", namespace: str = "ml-models") -> int:
+    """Set a Deployment's replicas; returns the previous count.
+
+    kubectl equivalent: ``kubectl scale deploy/vllm -n ml-models --replicas=0``.
+    """
+    try:
+        current = cluster.client.get(Deployment.Scale, name, namespace=namespace)
+        cluster.client.patch(
+            Deployment.Scale, name, {"spec": {"replicas": replicas}}, namespace=namespace
+        )
+    except ApiError as exc:
+        raise ClusterError(
+            f"Cannot scale {namespace}/{name}: {exc.status.message}",
+            "Apply the manifests first (kube.apply).",
+        ) from exc
+    return int(current.spec.replicas or 0)
+
+
+def set_resources(
+    cluster: Cluster,
+    *,
+    requests: dict[str, str] | None = None,
+    limits: dict[str, str] | None = None,
+    name: str = "vllm",
+    namespace: str = "ml-models",
+) -> None:
+    """Change the resources of the Deployment's first container (re-``apply`` to undo).
+
+    kubectl equivalent:
+    ``kubectl set resources deploy/vllm -n ml-models --requests=memory=14Gi --limits=memory=16Gi``.
+    """
+    deployment = cluster.client.get(Deployment, name, namespace=namespace)
+    container = deployment.spec.template.spec.containers[0].name
+    resources = {"requests": requests or {}, "limits": limits or {}}
+    patch = {
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": container, "resources": {k: v for k, v in resources.items() if v}}
+                    ]
+                }
+            }
+        }
+    }
+    cluster.client.patch(Deployment, name, patch, namespace=namespace)
 
 
 def pods(cluster: Cluster, namespace: str, selector: dict[str, str]) -> list[Pod]:
-    return list(cluster.client.list(Pod, namespace=namespace, labels=selector))
+    """The pods matching a label selector that are not being deleted."""
+    return [
+        p
+        for p in cluster.client.list(Pod, namespace=namespace, labels=selector)
+        if p.metadata.deletionTimestamp is None
+    ]
 
 
-def _ready(pod: Pod) -> bool:
+def ready(pod: Pod) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
-
-
-def explain(cluster: Cluster, pod: Pod) -> str:
-    """Why a pod is not Ready, in the words of its events and container status."""
-    reasons = []
-    for event in cluster.client.list(
-        Event, namespace=pod.metadata.namespace, fields={"involvedObject.name": pod.metadata.name}
-    ):
-        if event.type == "Warning":
-            reasons.append(f"{event.reason}: {event.message}")
-    for status in pod.status.containerStatuses or []:
-        waiting = status.state.waiting if status.state else None
-        if waiting and waiting.reason not in (None, "ContainerCreating"):
-            reasons.append(
-                f"container {status.name}: {waiting.reason} (restarts: {status.restartCount})"
-            )
-    return "\n".join(dict.fromkeys(reasons)) or f"phase {pod.status.phase}, no events yet"
-
-
-def wait_ready(
-    cluster: Cluster,
-    name: str = "vllm",
-    namespace: str = "ml-models",
-    *,
-    timeout: float = 600,
-    on_line: Callable[[str], None] | None = None,
-) -> Pod:
-    """Wait until the Deployment's newest pod is Ready; stream its log lines to ``on_line``.
-
-    kubectl equivalent: ``kubectl rollout status deploy/vllm -n ml-models`` while
-    ``kubectl logs -f deploy/vllm -n ml-models`` runs in another terminal.
-    """
-    deployment = cluster.client.get(Deployment, name, namespace=namespace)
-    selector = deployment.spec.selector.matchLabels
-    deadline = time.monotonic() + timeout
-    following: set[str] = set()
-    current: list[Pod] = []
-    done = threading.Event()  # ends the log streams when the wait ends, either way
-    bar = tqdm(desc=f"Waiting for {namespace}/{name}", bar_format="{desc}: {elapsed}", leave=False)
-    try:
-        while time.monotonic() < deadline:
-            current = [
-                p
-                for p in pods(cluster, namespace, selector)
-                if p.metadata.deletionTimestamp is None
-            ]
-            for pod in current:
-                if on_line and pod.status.phase == "Running" and pod.metadata.name not in following:
-                    following.add(pod.metadata.name)
-                    _follow_in_background(cluster, pod, on_line, done)
-                if _ready(pod):
-                    return pod
-            phases = ", ".join(p.status.phase for p in current) or "no pod"
-            bar.set_description(f"Waiting for {namespace}/{name} ({phases})")
-            time.sleep(1)
-    finally:
-        done.set()
-        bar.close()
-    newest = max(current, key=lambda p: p.metadata.creationTimestamp, default=None)
-    why = explain(cluster, newest) if newest else "the Deployment created no pod"
-    raise ClusterError(
-        f"{namespace}/{name} was not Ready within {timeout:.0f} s:\n{why}",
-        f"kubectl describe pod -n {namespace} -l app={name}",
-    )
-
-
-def logs(
-    cluster: Cluster,
-    pod: str,
-    namespace: str = "ml-models",
-    *,
-    follow: bool = False,
-    deadline: float | None = None,
-) -> Iterator[str]:
-    """A pod's log lines as a generator; ends with the log, or at ``deadline`` (monotonic).
-
-    kubectl equivalent: ``kubectl logs -n ml-models <pod> [-f]``.
-    """
-    for line in cluster.client.log(pod, namespace=namespace, follow=follow):
-        yield line.rstrip("\n")
-        if deadline is not None and time.monotonic() > deadline:
-            return
-
-
-def _follow_in_background(
-    cluster: Cluster, pod: Pod, on_line: Callable[[str], None], done: threading.Event
-) -> None:
-    def follow() -> None:
-        try:
-            for line in logs(cluster, pod.metadata.name, pod.metadata.namespace, follow=True):
-                if done.is_set():
-                    return
-                on_line(line)
-        except Exception as exc:  # the pod went away; the wait reports why
-            if not done.is_set():
-                on_line(f"(log stream ended: {exc})")
-
-    threading.Thread(target=follow, daemon=True).start()

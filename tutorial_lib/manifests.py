@@ -25,7 +25,7 @@ def overlay(name: str) -> Path:
 
 
 def render(target: str | Path) -> list[dict]:
-    """The objects of a kustomize folder or a YAML file, as dicts."""
+    """The objects of a kustomize folder, a folder of YAML files or one file, as dicts."""
     target = Path(target)
     if (target / "kustomization.yaml").exists():
         proc = subprocess.run(
@@ -41,6 +41,8 @@ def render(target: str | Path) -> list[dict]:
                 "The message names the file and the field at fault.",
             )
         text = proc.stdout
+    elif target.is_dir():
+        text = "\n---\n".join(f.read_text() for f in sorted(target.glob("*.yaml")))
     else:
         text = target.read_text()
     return [obj for obj in yaml.safe_load_all(text) if obj]

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from tutorial_lib.errors import TutorialError
+
+if TYPE_CHECKING:
+    from tutorial_lib.kube import Cluster
 
 _READY_LINE = "Forwarding from 127.0.0.1:"
 
@@ -79,6 +84,8 @@ class PortForward:
         while time.monotonic() < deadline:
             line = self._process.stdout.readline()
             if line.startswith(_READY_LINE):
+                # kubectl writes a line per connection; an unread pipe would block it.
+                threading.Thread(target=self._drain, daemon=True).start()
                 return
             if line:
                 seen.append(line.strip())
@@ -90,6 +97,11 @@ class PortForward:
             "Is the pod Running? (kubectl get pods -n "
             f"{self.namespace}). A Service needs at least one ready endpoint.",
         )
+
+    def _drain(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        for _ in self._process.stdout:
+            pass
 
     def close(self) -> None:
         if self._process is not None and self._process.poll() is None:
@@ -116,3 +128,18 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def port_forward(
+    cluster: Cluster,
+    target: str = "svc/vllm-service",
+    port: int = 8000,
+    *,
+    namespace: str = "ml-models",
+    local_port: int = 0,
+) -> PortForward:
+    """A tunnel to ``target`` (``svc/...`` or ``pod/...``); use it in a ``with`` block.
+
+    kubectl equivalent: ``kubectl port-forward -n ml-models svc/vllm-service 8000:8000``.
+    """
+    return PortForward(cluster.kubectl, target, port, namespace=namespace, local_port=local_port)

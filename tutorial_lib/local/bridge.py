@@ -66,6 +66,15 @@ def runs_vllm(pod: Pod) -> bool:
     return any(c.image.startswith(VLLM_IMAGE_PREFIX) for c in pod.spec.containers)
 
 
+def _served_model_name(command: list[str]) -> list[str]:
+    """Name the model as on EKS: offline, vLLM would label its metrics with the cache path."""
+    if command[1:2] != ["serve"] or len(command) < 3 or command[2].startswith("-"):
+        return []
+    if any(arg.startswith("--served-model-name") for arg in command):
+        return []
+    return [f"--served-model-name={command[2]}"]
+
+
 def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -251,9 +260,9 @@ class PodRunner:
         command = list(self.spec.command or IMAGE_ENTRYPOINT) + list(self.spec.args or [])
         if command and command[0] == "vllm":
             command[0] = str(self.env.vllm)
-        else:
-            self._log_line(f"[bridge] command {command[:1]} is not vllm; running it as given.")
-        return self._rewrite_args(command)
+            return self._rewrite_args(command)
+        self._log_line(f"[bridge] command {command[:1]} is not vllm; running it as given.")
+        return command
 
     def _rewrite_args(self, command: list[str]) -> list[str]:
         """Point vLLM at the local port standing for the container port, on loopback only."""
@@ -277,7 +286,7 @@ class PodRunner:
         if not any(a.startswith("--port") for a in rewritten) and 8000 in self.local_ports:
             rewritten.append(f"--port={self.local_ports[8000]}")
         rewritten.append("--host=127.0.0.1")
-        return rewritten
+        return rewritten + _served_model_name(rewritten)
 
     def _volume_dirs(self) -> dict[str, Path]:
         """Each volumeMount of the container: its mountPath -> a folder of this pod's."""

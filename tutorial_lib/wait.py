@@ -1,0 +1,214 @@
+"""Wait for a Deployment's pods with a deadline and a progress bar, built on watches.
+
+On failure the error says why, from the scheduler's view, events, container states and the
+last log lines (``tutorial_lib.diagnose``); containers that cannot recover by themselves
+(crash loops, image pull errors) end the wait early instead of running into the deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from lightkube.resources.apps_v1 import Deployment, ReplicaSet
+from lightkube.resources.core_v1 import Pod
+from tqdm.auto import tqdm
+
+from tutorial_lib import diagnose, podlogs
+from tutorial_lib.kube import Cluster, ClusterError, ready
+from tutorial_lib.streams import BackgroundStream
+
+_TICK = 1.0
+_RECHECK = 5.0  # re-evaluate without pod events: the Deployment itself may have changed
+
+
+def _pod_events(
+    cluster: Cluster, namespace: str, selector: dict[str, str], since: str | None
+) -> AsyncIterator[Any]:
+    """Pod events after resourceVersion ``since`` (the list the caller started from)."""
+
+    async def events() -> AsyncIterator[Any]:
+        client = cluster.async_client()
+        try:
+            async for event in client.watch(
+                Pod, namespace=namespace, labels=selector, resource_version=since
+            ):
+                yield event
+        finally:
+            await client.close()
+
+    return events()
+
+
+def _current_hash(cluster: Cluster, name: str, namespace: str) -> str | None:
+    """The pod-template-hash of the Deployment's current ReplicaSet, once it exists."""
+    deployment = cluster.client.get(Deployment, name, namespace=namespace)
+    if (deployment.status.observedGeneration or 0) < (deployment.metadata.generation or 0):
+        return None
+    owned = [
+        rs
+        for rs in cluster.client.list(
+            ReplicaSet, namespace=namespace, labels=deployment.spec.selector.matchLabels
+        )
+        if any(o.uid == deployment.metadata.uid for o in rs.metadata.ownerReferences or [])
+    ]
+    if not owned:
+        return None
+    newest = max(
+        owned,
+        key=lambda rs: int(rs.metadata.annotations.get("deployment.kubernetes.io/revision", 0)),
+    )
+    return newest.metadata.labels.get("pod-template-hash")
+
+
+def _selector(cluster: Cluster, name: str, namespace: str) -> dict[str, str]:
+    deployment = cluster.client.get(Deployment, name, namespace=namespace)
+    return dict(deployment.spec.selector.matchLabels)
+
+
+def _wait(
+    cluster: Cluster,
+    name: str,
+    namespace: str,
+    timeout: float,
+    done: Callable[[dict[str, Pod]], Pod | bool | None],
+    what: str,
+    tick: Callable[[], None] = lambda: None,
+) -> tuple[Pod | bool | None, dict[str, Pod]]:
+    """Watch the Deployment's pods until ``done(pods)`` is truthy or the deadline passes.
+
+    ``done`` runs on every change and every few seconds; ``tick`` every second.
+    """
+    selector = _selector(cluster, name, namespace)
+    deadline = time.monotonic() + timeout
+    listed = cluster.client.list(Pod, namespace=namespace, labels=selector)
+    current = {p.metadata.name: p for p in listed}
+    since = listed.resourceVersion  # type: ignore[attr-defined]
+    bar = tqdm(desc=what, bar_format="{desc} {elapsed}", leave=False)
+    try:
+        with BackgroundStream(lambda: _pod_events(cluster, namespace, selector, since)) as stream:
+            checked = 0.0
+            while time.monotonic() < deadline:
+                event = stream.get(_TICK)
+                tick()
+                if event is not None:
+                    kind, pod = event
+                    if kind == "DELETED":
+                        current.pop(pod.metadata.name, None)
+                    else:
+                        current[pod.metadata.name] = pod
+                if event is None and time.monotonic() - checked < _RECHECK:
+                    bar.refresh()
+                    continue
+                checked = time.monotonic()
+                result = done(current)
+                if result:
+                    return result, current
+                phases = ", ".join(sorted(_phase(p) for p in current.values())) or "no pod"
+                bar.set_description(f"{what} ({phases})")
+    finally:
+        bar.close()
+    return None, current
+
+
+def _phase(pod: Pod) -> str:
+    if pod.metadata.deletionTimestamp is not None:
+        return "Terminating"
+    if pod.status.phase == "Running" and not ready(pod):
+        return "Running, not ready"
+    return pod.status.phase or "Unknown"
+
+
+def wait_ready(
+    cluster: Cluster,
+    name: str = "vllm",
+    namespace: str = "ml-models",
+    *,
+    timeout: float = 600,
+    on_line: Callable[[str], None] | None = None,
+) -> Pod:
+    """Wait until the Deployment's current pod is Ready; stream its log to ``on_line``.
+
+    kubectl equivalent: ``kubectl rollout status deploy/vllm -n ml-models`` while
+    ``kubectl logs -f deploy/vllm -n ml-models`` runs in another terminal.
+    """
+    followed: dict[str, BackgroundStream[str]] = {}
+    hopeless: list[Pod] = []
+
+    def done(current: dict[str, Pod]) -> Pod | None:
+        template = _current_hash(cluster, name, namespace)
+        for pod in current.values():
+            if pod.metadata.labels.get("pod-template-hash") != template:
+                continue
+            if pod.metadata.deletionTimestamp is not None:
+                continue
+            if on_line and pod.status.phase == "Running" and pod.metadata.name not in followed:
+                followed[pod.metadata.name] = _follow(cluster, pod)
+            if ready(pod):
+                return pod
+            if diagnose.stuck(pod):
+                hopeless.append(pod)
+                return pod
+        return None
+
+    def tick() -> None:
+        for stream in followed.values():
+            _drain(stream, on_line)
+
+    try:
+        result, current = _wait(
+            cluster, name, namespace, timeout, done, f"Waiting for {namespace}/{name}", tick
+        )
+        tick()
+    finally:
+        for stream in followed.values():
+            stream.close()
+    if isinstance(result, Pod) and not hopeless:
+        return result
+    live = [p for p in current.values() if p.metadata.deletionTimestamp is None]
+    newest = (
+        hopeless[0]
+        if hopeless
+        else max(live, key=lambda p: p.metadata.creationTimestamp, default=None)
+    )
+    why = diagnose.explain(cluster, newest) if newest else "the Deployment has no pod"
+    verdict = "cannot become Ready" if hopeless else f"was not Ready within {timeout:.0f} s"
+    raise ClusterError(
+        f"{namespace}/{name} {verdict}:\n{why}",
+        f"kubectl describe pod -n {namespace} -l app={name}",
+    )
+
+
+def wait_gone(
+    cluster: Cluster, name: str = "vllm", namespace: str = "ml-models", *, timeout: float = 120
+) -> None:
+    """Wait until the Deployment has no pod left at all (after scaling to zero or deleting).
+
+    kubectl equivalent: ``kubectl wait --for=delete pod -l app=vllm -n ml-models``.
+    """
+    result, current = _wait(
+        cluster,
+        name,
+        namespace,
+        timeout,
+        lambda pods: not pods,
+        f"Waiting for the pods of {namespace}/{name} to go",
+    )
+    if not result:
+        left = ", ".join(current) or "?"
+        raise ClusterError(
+            f"Pods of {namespace}/{name} still exist after {timeout:.0f} s: {left}",
+            f"kubectl get pods -n {namespace} -l app={name}",
+        )
+
+
+def _follow(cluster: Cluster, pod: Pod) -> BackgroundStream[str]:
+    name, namespace = pod.metadata.name, pod.metadata.namespace
+    return BackgroundStream(lambda: podlogs.log_lines(cluster, name, namespace, follow=True))
+
+
+def _drain(stream: BackgroundStream[str], on_line: Callable[[str], None] | None) -> None:
+    """Hand every line that has arrived to ``on_line`` (on the caller's thread)."""
+    while on_line is not None and (line := stream.get(0)) is not None:
+        on_line(line)
