@@ -17,6 +17,8 @@ from tutorial_lib.kube import (
     apply,
     connect,
     delete,
+    endpoints,
+    nodes,
     pods,
     ready,
     scale,
@@ -27,7 +29,7 @@ from tutorial_lib.podlogs import logs, newest_pod, show_logs
 from tutorial_lib.portforward import port_forward
 from tutorial_lib.smoke import smoke_test
 from tutorial_lib.vllm_metrics import histogram_quantile, metrics
-from tutorial_lib.wait import wait_gone, wait_ready
+from tutorial_lib.wait import wait_gone, wait_pending, wait_ready
 
 __all__ = [
     "Cluster",
@@ -37,11 +39,13 @@ __all__ = [
     "complete",
     "connect",
     "delete",
+    "endpoints",
     "explain",
     "histogram_quantile",
     "logs",
     "metrics",
     "newest_pod",
+    "nodes",
     "overlay",
     "pods",
     "port_forward",
@@ -53,5 +57,6 @@ __all__ = [
     "show_logs",
     "smoke_test",
     "wait_gone",
+    "wait_pending",
     "wait_ready",
 ]

@@ -18,7 +18,8 @@ from lightkube import AsyncClient, Client, KubeConfig
 from lightkube.config.kubeconfig import SingleConfig
 from lightkube.core.exceptions import ApiError, ConfigError
 from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import Pod
+from lightkube.resources.core_v1 import Node, Pod
+from lightkube.resources.discovery_v1 import EndpointSlice
 
 from tutorial_lib import manifests
 from tutorial_lib.errors import TutorialError
@@ -54,6 +55,11 @@ class Cluster:
             "--context",
             self.context,
         ]
+
+    @property
+    def overlay(self) -> Path:
+        """The tutorial's overlay for this cluster: ``local``, else the blog's ``eks-l4``."""
+        return manifests.overlay("local" if self.local else "eks-l4")
 
     def async_client(self) -> AsyncClient:
         """A client for one event loop (see ``tutorial_lib.streams``)."""
@@ -249,6 +255,53 @@ def set_resources(
         }
     }
     cluster.client.patch(Deployment, name, patch, namespace=namespace)
+
+
+def nodes(cluster: Cluster) -> pd.DataFrame:
+    """Each node as the scheduler sees it: instance type, GPUs, allocatable, taints.
+
+    kubectl equivalent: ``kubectl get nodes -L node.kubernetes.io/instance-type`` and
+    ``kubectl describe node``.
+    """
+    rows = []
+    for node in cluster.client.list(Node):
+        labels = node.metadata.labels or {}
+        allocatable = node.status.allocatable or {}
+        rows.append(
+            {
+                "node": node.metadata.name,
+                "instance type": labels.get("node.kubernetes.io/instance-type", ""),
+                "GPUs": int(allocatable.get("nvidia.com/gpu", "0")),
+                "cpu": allocatable.get("cpu", ""),
+                "memory": allocatable.get("memory", ""),
+                "workload label": labels.get("workload", ""),
+                "taints": ", ".join(
+                    f"{t.key}={t.value or ''}:{t.effect}" for t in node.spec.taints or []
+                ),
+                "simulated": labels.get("type") == "kwok",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def endpoints(
+    cluster: Cluster, service: str = "vllm-service", namespace: str = "ml-models"
+) -> list[str]:
+    """The ready pod addresses behind a Service; empty means no pod matches or none is Ready.
+
+    kubectl equivalent: ``kubectl get endpointslices -n ml-models -l
+    kubernetes.io/service-name=vllm-service``.
+    """
+    slices = cluster.client.list(
+        EndpointSlice, namespace=namespace, labels={"kubernetes.io/service-name": service}
+    )
+    return [
+        address
+        for s in slices
+        for e in s.endpoints or []
+        if e.conditions is None or e.conditions.ready is not False
+        for address in e.addresses
+    ]
 
 
 def pods(cluster: Cluster, namespace: str, selector: dict[str, str]) -> list[Pod]:

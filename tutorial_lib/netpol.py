@@ -155,3 +155,14 @@ def _simulate(found: list[dict], flows: list[Flow]) -> list[bool]:
             "Check that the policies are valid: kubectl apply --dry-run=server -f <file>.",
         )
     return [answer == "TRUE" for answer in answers]
+
+
+def compare(
+    policies_by_name: Mapping[str, str | Path], flows: Iterable[tuple[Flow, bool]]
+) -> pd.DataFrame:
+    """One row per flow: the expected verdict and each policy set's verdict side by side."""
+    pairs = list(flows)
+    table = pd.DataFrame({"flow": [str(f) for f, _ in pairs], "expected": [e for _, e in pairs]})
+    for name, target in policies_by_name.items():
+        table[name] = verdicts(target, [f for f, _ in pairs])["allowed"]
+    return table

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 
 import httpx
 import pandas as pd
-from lightkube.resources.discovery_v1 import EndpointSlice
 
 from tutorial_lib import completions, prometheus
 from tutorial_lib.errors import TutorialError
-from tutorial_lib.kube import Cluster, ready
+from tutorial_lib.kube import Cluster, endpoints, ready
 from tutorial_lib.podlogs import newest_pod
 from tutorial_lib.portforward import port_forward
 
@@ -77,16 +76,7 @@ def _pod_ready(cluster: Cluster) -> str:
 
 
 def _endpoints(cluster: Cluster) -> str:
-    slices = cluster.client.list(
-        EndpointSlice, namespace=NAMESPACE, labels={"kubernetes.io/service-name": SERVICE}
-    )
-    addresses = [
-        address
-        for s in slices
-        for e in s.endpoints or []
-        if e.conditions is None or e.conditions.ready is not False
-        for address in e.addresses
-    ]
+    addresses = endpoints(cluster, SERVICE, NAMESPACE)
     assert addresses, f"{SERVICE} has no ready endpoint: no pod matches or none is Ready"
     return f"{SERVICE} → {', '.join(addresses)}"
 

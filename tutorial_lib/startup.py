@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -256,6 +257,15 @@ class StartupLogParser:
                 "--max-model-len, raise --gpu-memory-utilization or use a bigger GPU."
             )
         return True
+
+
+#: The blog's startup log lines (Mistral-7B-AWQ on an L4, vLLM 0.14.1), as it printed them.
+BLOG_L4_LOG = Path(__file__).resolve().parent / "blog" / "startup-l4-v0.14.log"
+
+
+def blog_l4_figures() -> StartupFigures:
+    """The figures of the blog's L4 deployment, to set beside the local ones."""
+    return parse_startup_log(BLOG_L4_LOG.read_text())
 
 
 def parse_startup_log(text: str | Iterable[str]) -> StartupFigures:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from lightkube.resources.apps_v1 import Deployment, ReplicaSet
@@ -16,7 +17,7 @@ from lightkube.resources.core_v1 import Pod
 from tqdm.auto import tqdm
 
 from tutorial_lib import diagnose, podlogs
-from tutorial_lib.kube import Cluster, ClusterError, ready
+from tutorial_lib.kube import Cluster, ClusterError, apply, ready
 from tutorial_lib.streams import BackgroundStream
 
 _TICK = 1.0
@@ -127,14 +128,21 @@ def wait_ready(
     *,
     timeout: float = 600,
     on_line: Callable[[str], None] | None = None,
+    unschedulable_after: float | None = None,
 ) -> Pod:
     """Wait until the Deployment's current pod is Ready; stream its log to ``on_line``.
+
+    A pod the scheduler cannot place ends the wait after ``unschedulable_after`` seconds;
+    by default 30 s on the local cluster (nothing will add a node) and never on a real
+    one, where the Cluster Autoscaler may still bring a GPU node.
 
     kubectl equivalent: ``kubectl rollout status deploy/vllm -n ml-models`` while
     ``kubectl logs -f deploy/vllm -n ml-models`` runs in another terminal.
     """
     followed: dict[str, BackgroundStream[str]] = {}
     hopeless: list[Pod] = []
+    if unschedulable_after is None and cluster.local:
+        unschedulable_after = 30.0
 
     def done(current: dict[str, Pod]) -> Pod | None:
         template = _current_hash(cluster, name, namespace)
@@ -147,7 +155,7 @@ def wait_ready(
                 followed[pod.metadata.name] = _follow(cluster, pod)
             if ready(pod):
                 return pod
-            if diagnose.stuck(pod):
+            if diagnose.stuck(pod) or _unschedulable_for(pod, unschedulable_after):
                 hopeless.append(pod)
                 return pod
         return None
@@ -178,6 +186,54 @@ def wait_ready(
         f"{namespace}/{name} {verdict}:\n{why}",
         f"kubectl describe pod -n {namespace} -l app={name}",
     )
+
+
+def _unschedulable_since(pod: Pod) -> float | None:
+    """How long the scheduler has been reporting the pod Unschedulable, in seconds."""
+    for condition in pod.status.conditions or []:
+        if condition.type == "PodScheduled" and condition.reason == "Unschedulable":
+            since = condition.lastTransitionTime or pod.metadata.creationTimestamp
+            return (datetime.now(UTC) - since).total_seconds()
+    return None
+
+
+def _unschedulable_for(pod: Pod, limit: float | None) -> bool:
+    since = _unschedulable_since(pod)
+    return limit is not None and since is not None and since >= limit
+
+
+def wait_pending(
+    cluster: Cluster, name: str = "vllm", namespace: str = "ml-models", *, timeout: float = 60
+) -> Pod:
+    """Wait until the scheduler reports the Deployment's current pod Unschedulable.
+
+    For lessons that expect a pod to stay Pending; raises when it is scheduled instead.
+    """
+
+    def done(current: dict[str, Pod]) -> Pod | None:
+        template = _current_hash(cluster, name, namespace)
+        for pod in current.values():
+            if pod.metadata.labels.get("pod-template-hash") != template:
+                continue
+            if _unschedulable_since(pod) is not None:
+                return pod
+            if pod.spec.nodeName:
+                raise ClusterError(
+                    f"{pod.metadata.name} was scheduled on {pod.spec.nodeName}; "
+                    "the lesson expected it to stay Pending.",
+                    "Check the node's allocatable memory: tutorial_lib.kube.nodes(cluster)",
+                )
+        return None
+
+    result, _ = _wait(
+        cluster, name, namespace, timeout, done, f"Waiting for {namespace}/{name} to be refused"
+    )
+    if not isinstance(result, Pod):
+        raise ClusterError(
+            f"The scheduler gave no verdict on {namespace}/{name} within {timeout:.0f} s.",
+            "Is the scheduler running? python -m tutorial_lib.local status",
+        )
+    return result
 
 
 def wait_gone(
@@ -212,3 +268,12 @@ def _drain(stream: BackgroundStream[str], on_line: Callable[[str], None] | None)
     """Hand every line that has arrived to ``on_line`` (on the caller's thread)."""
     while on_line is not None and (line := stream.get(0)) is not None:
         on_line(line)
+
+
+def ensure_serving(cluster: Cluster, *, timeout: float = 900) -> Pod:
+    """Apply the tutorial's overlay (a no-op when nothing changed) and wait until Ready.
+
+    What notebooks after 03 call first, so that each runs on its own.
+    """
+    apply(cluster, cluster.overlay)
+    return wait_ready(cluster, timeout=timeout)

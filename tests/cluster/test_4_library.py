@@ -151,8 +151,7 @@ def test_scheduling_table_shows_the_missing_toleration(connection, namespace, tm
     table = tl.scheduling(connection, pod).set_index("node")
     assert not table.loc["gpu-node-1", "fits"]
     assert (
-        "taint nvidia.com/gpu=true:NoSchedule not tolerated"
-        in table.loc["gpu-node-1", "why not"]
+        "taint nvidia.com/gpu=true:NoSchedule not tolerated" in table.loc["gpu-node-1", "why not"]
     )
 
 

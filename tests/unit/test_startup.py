@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_lib.startup import StartupFigures, StartupLogParser, parse_startup_log
+from tutorial_lib.startup import BLOG_L4_LOG, StartupFigures, StartupLogParser, parse_startup_log
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -17,8 +17,12 @@ def parse(name: str) -> StartupFigures:
     return parse_startup_log((FIXTURES / name).read_text())
 
 
+def parse_blog() -> StartupFigures:
+    return parse_startup_log(BLOG_L4_LOG.read_text())
+
+
 def test_blog_l4_log_gives_every_figure_the_blog_quotes():
-    figures = parse("blog_l4_v0.14.log")
+    figures = parse_blog()
     assert figures.found() == {
         "weights_gib": 3.96,
         "weights_load_seconds": 19.18,
@@ -35,11 +39,11 @@ def test_blog_l4_log_gives_every_figure_the_blog_quotes():
 
 
 def test_to_frame_names_unit_and_source_line():
-    frame = parse("blog_l4_v0.14.log").to_frame()
+    frame = parse_blog().to_frame()
     row = frame.set_index("figure").loc["kv_cache_tokens"]
     assert row["unit"] == "tokens"
     assert row["source"].endswith("GPU KV cache size: 123,472 tokens")
-    assert "<table" in parse("blog_l4_v0.14.log")._repr_html_()
+    assert "<table" in parse_blog()._repr_html_()
 
 
 def test_v0_multi_gpu_log_keeps_first_rank_and_says_so():
@@ -154,7 +158,7 @@ def test_garbage_and_truncated_input_never_raises(garbage):
 
 
 def test_truncated_log_keeps_what_it_read():
-    text = (FIXTURES / "blog_l4_v0.14.log").read_text()
+    text = BLOG_L4_LOG.read_text()
     figures = parse_startup_log(text[: text.index("GPU KV cache size") + 20])
     assert figures.kv_cache_gib == 15.07
     assert figures.max_concurrency is None
@@ -173,6 +177,6 @@ def test_local_cpu_runtime_log_as_kubectl_logs_serves_it():
 
 
 def test_to_frame_keeps_token_counts_integers():
-    frame = parse("blog_l4_v0.14.log").to_frame().set_index("figure")
+    frame = parse_blog().to_frame().set_index("figure")
     assert str(frame.loc["kv_cache_tokens", "value"]) == "123472"
     assert str(frame.loc["kv_cache_gib", "value"]) == "15.07"
