@@ -29,7 +29,7 @@ from tutorial_lib.podlogs import logs, newest_pod, show_logs
 from tutorial_lib.portforward import port_forward
 from tutorial_lib.smoke import smoke_test
 from tutorial_lib.vllm_metrics import histogram_quantile, metrics
-from tutorial_lib.wait import wait_gone, wait_pending, wait_ready
+from tutorial_lib.wait import ensure_serving, wait_gone, wait_pending, wait_ready
 
 __all__ = [
     "Cluster",
@@ -40,6 +40,7 @@ __all__ = [
     "connect",
     "delete",
     "endpoints",
+    "ensure_serving",
     "explain",
     "histogram_quantile",
     "logs",

@@ -43,24 +43,28 @@ def _pod_events(
 
 
 def _current_hash(cluster: Cluster, name: str, namespace: str) -> str | None:
-    """The pod-template-hash of the Deployment's current ReplicaSet, once it exists."""
+    """The pod-template-hash of the ReplicaSet for the Deployment's current template.
+
+    Found as the Deployment controller does (the template equal but for the hash label),
+    not as the newest revision: with ``Recreate`` the new ReplicaSet appears only after the
+    old pods are gone, and until then the newest one is the old template's.
+    """
     deployment = cluster.client.get(Deployment, name, namespace=namespace)
-    if (deployment.status.observedGeneration or 0) < (deployment.metadata.generation or 0):
-        return None
-    owned = [
-        rs
-        for rs in cluster.client.list(
-            ReplicaSet, namespace=namespace, labels=deployment.spec.selector.matchLabels
-        )
-        if any(o.uid == deployment.metadata.uid for o in rs.metadata.ownerReferences or [])
-    ]
-    if not owned:
-        return None
-    newest = max(
-        owned,
-        key=lambda rs: int(rs.metadata.annotations.get("deployment.kubernetes.io/revision", 0)),
-    )
-    return newest.metadata.labels.get("pod-template-hash")
+    wanted = _template(deployment.spec.template.to_dict())
+    for rs in cluster.client.list(
+        ReplicaSet, namespace=namespace, labels=deployment.spec.selector.matchLabels
+    ):
+        if not any(o.uid == deployment.metadata.uid for o in rs.metadata.ownerReferences or []):
+            continue
+        if _template(rs.spec.template.to_dict()) == wanted:
+            return rs.metadata.labels.get("pod-template-hash")
+    return None
+
+
+def _template(template: dict[str, Any]) -> dict[str, Any]:
+    labels = dict(template.get("metadata", {}).get("labels", {}))
+    labels.pop("pod-template-hash", None)
+    return {**template, "metadata": {**template.get("metadata", {}), "labels": labels}}
 
 
 def _selector(cluster: Cluster, name: str, namespace: str) -> dict[str, str]:
@@ -214,6 +218,8 @@ def wait_pending(
         template = _current_hash(cluster, name, namespace)
         for pod in current.values():
             if pod.metadata.labels.get("pod-template-hash") != template:
+                continue
+            if pod.metadata.deletionTimestamp is not None:
                 continue
             if _unschedulable_since(pod) is not None:
                 return pod
