@@ -21,6 +21,7 @@ from tutorial_lib.kube import (
     nodes,
     pods,
     ready,
+    remaining,
     scale,
     set_resources,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "pods",
     "port_forward",
     "ready",
+    "remaining",
     "render",
     "scale",
     "scheduling",

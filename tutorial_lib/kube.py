@@ -209,6 +209,15 @@ def delete(cluster: Cluster, target: str | Path, *, wait: bool = True) -> pd.Dat
     return pd.DataFrame(rows, columns=["kind", "namespace", "name", "deleted"])
 
 
+def remaining(cluster: Cluster, target: str | Path) -> pd.DataFrame:
+    """The objects of ``target`` that still exist (empty after a complete ``delete``).
+
+    kubectl equivalent: ``kubectl get -k manifests/overlays/local --ignore-not-found``.
+    """
+    left = _versions(cluster, manifests.render(target))
+    return pd.DataFrame(list(left), columns=["kind", "namespace", "name"])
+
+
 def scale(cluster: Cluster, replicas: int, name: str = "vllm", namespace: str = "ml-models") -> int:
     """Set a Deployment's replicas; returns the previous count.
 

@@ -61,6 +61,19 @@ def _current_hash(cluster: Cluster, name: str, namespace: str) -> str | None:
     return None
 
 
+def _current_pods(
+    cluster: Cluster, name: str, namespace: str, current: dict[str, Pod]
+) -> list[Pod]:
+    """The live pods of the Deployment's current template (not terminating, not old)."""
+    template = _current_hash(cluster, name, namespace)
+    return [
+        pod
+        for pod in current.values()
+        if pod.metadata.labels.get("pod-template-hash") == template
+        and pod.metadata.deletionTimestamp is None
+    ]
+
+
 def _template(template: dict[str, Any]) -> dict[str, Any]:
     labels = dict(template.get("metadata", {}).get("labels", {}))
     labels.pop("pod-template-hash", None)
@@ -149,12 +162,7 @@ def wait_ready(
         unschedulable_after = 30.0
 
     def done(current: dict[str, Pod]) -> Pod | None:
-        template = _current_hash(cluster, name, namespace)
-        for pod in current.values():
-            if pod.metadata.labels.get("pod-template-hash") != template:
-                continue
-            if pod.metadata.deletionTimestamp is not None:
-                continue
+        for pod in _current_pods(cluster, name, namespace, current):
             if on_line and pod.status.phase == "Running" and pod.metadata.name not in followed:
                 followed[pod.metadata.name] = _follow(cluster, pod)
             if ready(pod):
@@ -215,12 +223,7 @@ def wait_pending(
     """
 
     def done(current: dict[str, Pod]) -> Pod | None:
-        template = _current_hash(cluster, name, namespace)
-        for pod in current.values():
-            if pod.metadata.labels.get("pod-template-hash") != template:
-                continue
-            if pod.metadata.deletionTimestamp is not None:
-                continue
+        for pod in _current_pods(cluster, name, namespace, current):
             if _unschedulable_since(pod) is not None:
                 return pod
             if pod.spec.nodeName:
