@@ -216,6 +216,11 @@ def test_logs_filter_and_stop_at_a_pattern(serving):
     assert "Starting vLLM" in until[-1]
 
 
+def test_show_logs_prints_live_and_returns_the_lines(serving, capsys):
+    shown = tl.show_logs(serving, grep="KV cache", timeout=30)
+    assert shown and capsys.readouterr().out.splitlines() == shown
+
+
 def test_following_a_quiet_log_ends_at_the_timeout(serving):
     started = time.monotonic()
     lines = list(tl.logs(serving, follow=True, since=1, grep="no line matches this", timeout=3))
