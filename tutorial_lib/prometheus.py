@@ -1,4 +1,7 @@
-"""Ask Prometheus what it scrapes and query it with PromQL, into DataFrames.
+"""Prometheus: its targets, PromQL into DataFrames, and the tutorial's rules and dashboard.
+
+``manifests/monitoring`` holds the alert rules and the Grafana dashboard; the helpers here
+read them, check them with promtool and list the metric names their PromQL uses.
 
 On EKS the Prometheus Operator runs Prometheus in ``ai-platform`` (the blog's namespace for
 it) and its Service is ``prometheus-operated``; the local cluster runs one on the host.
@@ -7,14 +10,28 @@ it) and its Service is ``prometheus-operated``; the local cluster runs one on th
 from __future__ import annotations
 
 import contextlib
+import json
+import subprocess
+import tempfile
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pandas as pd
+import yaml
+from tqdm.auto import tqdm
 
+from tutorial_lib import manifests
 from tutorial_lib.errors import TutorialError
 from tutorial_lib.kube import Cluster
+from tutorial_lib.local import binaries
 from tutorial_lib.portforward import PortForward
+
+MONITORING = manifests.ROOT / "monitoring"
+DASHBOARD = MONITORING / "dashboards" / "vllm.json"
+#: What Grafana substitutes before it sends a dashboard query.
+GRAFANA_VARIABLES = {"$model_name": ".*", "$__rate_interval": "2m"}
 
 NAMESPACE = "ai-platform"
 SERVICE = "svc/prometheus-operated"
@@ -69,6 +86,44 @@ def targets(url: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def wait_for_target(url: str, namespace: str = "ml-models", timeout: float = 90) -> pd.DataFrame:
+    """The namespace's targets once one of them is up (the first scrape may take an interval)."""
+    deadline = time.monotonic() + timeout
+    with tqdm(
+        desc=f"Waiting for a target in {namespace} to be up",
+        bar_format="{desc} {elapsed}",
+        leave=False,
+    ) as bar:
+        while True:
+            table = targets(url)
+            ours = table[table["namespace"] == namespace]
+            if (ours["health"] == "up").any():
+                return ours.reset_index(drop=True)
+            if time.monotonic() > deadline:
+                raise PrometheusError(
+                    f"No target in {namespace} is up after {timeout:.0f} s:\n{ours.to_string()}",
+                    "Is the ServiceMonitor applied and the pod Ready? See the last_error column.",
+                )
+            time.sleep(2)
+            bar.refresh()
+
+
+def rules(url: str) -> pd.DataFrame:
+    """The rules Prometheus has loaded: group, name, type, health, state (of alerts)."""
+    rows = [
+        {
+            "group": group["name"],
+            "name": rule["name"],
+            "type": rule["type"],
+            "health": rule.get("health", ""),
+            "state": rule.get("state", ""),
+        }
+        for group in _get(url, "/api/v1/rules")["groups"]
+        for rule in group["rules"]
+    ]
+    return pd.DataFrame(rows, columns=["group", "name", "type", "health", "state"])
+
+
 def query(url: str, promql: str) -> pd.DataFrame:
     """An instant query: one row per series, its labels as columns and ``value``."""
     data = _get(url, "/api/v1/query", {"query": promql})
@@ -121,3 +176,82 @@ def reach(cluster: Cluster, url: str | None = None) -> Iterator[str]:
         ) from exc
     with tunnel:
         yield tunnel.url
+
+
+# --- the tutorial's rules and dashboard ----------------------------------------------------
+
+
+def rule_groups(target: str | Path = MONITORING) -> list[dict]:
+    """The rule groups of the PrometheusRules in ``target`` (what the Operator loads)."""
+    groups = []
+    for obj in manifests.render(target):
+        if obj.get("kind") == "PrometheusRule":
+            groups += obj["spec"]["groups"]
+    return groups
+
+
+def dashboard_queries(path: str | Path = DASHBOARD) -> pd.DataFrame:
+    """Each panel's queries: panel, legend, the PromQL as Grafana sends it."""
+    dashboard = json.loads(Path(path).read_text())
+    rows = []
+    for panel in dashboard["panels"]:
+        for target in panel.get("targets", []):
+            expr = target["expr"]
+            for variable, value in GRAFANA_VARIABLES.items():
+                expr = expr.replace(variable, value)
+            legend = target.get("legendFormat", "").replace("{{model_name}}", "").strip()
+            rows.append({"panel": panel["title"], "legend": legend, "expr": expr})
+    return pd.DataFrame(rows, columns=["panel", "legend", "expr"])
+
+
+def expressions(target: str | Path = MONITORING) -> list[str]:
+    """Every PromQL expression of the rules and the dashboard."""
+    rules = [rule["expr"] for group in rule_groups(target) for rule in group["rules"]]
+    return rules + list(dashboard_queries()["expr"])
+
+
+def syntax_nodes(url: str, promql: str, kind: str) -> list[dict]:
+    """The nodes of one ``type`` in Prometheus' own parse tree of ``promql``."""
+    found: list[dict] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == kind:
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(_get(url, "/api/v1/parse_query", {"query": promql}))
+    return found
+
+
+def metric_names(url: str, promql: str) -> set[str]:
+    """The metric names a PromQL expression selects (not grepped: parsed by Prometheus)."""
+    selectors = [
+        node
+        for kind in ("vectorSelector", "matrixSelector")  # x and x[5m]
+        for node in syntax_nodes(url, promql, kind)
+    ]
+    return {node["name"] for node in selectors if node.get("name")}
+
+
+def check_rules(groups: list[dict]) -> str:
+    """``promtool check rules`` on the groups; its report, or PrometheusError with it."""
+    promtool = binaries.ensure_binaries(("promtool",))["promtool"]
+    with tempfile.TemporaryDirectory(prefix="rules-") as tmp:
+        path = Path(tmp) / "rules.yaml"
+        path.write_text(yaml.safe_dump({"groups": groups}))
+        proc = subprocess.run(
+            [str(promtool), "check", "rules", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    report = (proc.stdout + proc.stderr).strip()
+    if proc.returncode != 0:
+        raise PrometheusError(f"promtool rejected the rules:\n{report}", "Fix the PromQL.")
+    return report

@@ -178,7 +178,15 @@ def test_kwokctl_create_would_download_nothing(tmp_path):
 
 @pytest.mark.parametrize(
     "component",
-    ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller"],
+    [
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kwok-controller",
+        "runtime-bridge",
+        "monitoring",
+    ],
 )
 def test_status_lists_every_component_running(local_cluster, component):
     names = {c.name: c.running for c in cluster.components()}

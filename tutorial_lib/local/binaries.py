@@ -35,8 +35,9 @@ from tutorial_lib.local.progress import run_logged
 KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 KWOK_COMMANDS = ("kwok", "kwokctl")
 ALL_BINARIES = ("etcd", *KUBERNETES_COMMANDS, *KWOK_COMMANDS)
-#: Tools the tutorial uses beside the cluster: the NetworkPolicy engine (tutorial_lib.netpol).
-TOOLS = ("cyclonus",)
+#: Tools the tutorial uses beside the cluster: the NetworkPolicy engine (tutorial_lib.netpol)
+#: and the monitoring stack (tutorial_lib.local.monitoring).
+TOOLS = ("cyclonus", "prometheus", "promtool")
 CYCLONUS_PACKAGE = "github.com/mattfenwick/cyclonus/cmd/cyclonus"
 
 _DOWNLOAD_TIMEOUT = 20
@@ -105,7 +106,9 @@ def _go_run(args: list[str], *, cwd: Path, desc: str, log: Path) -> None:
 # --- Go builds -----------------------------------------------------------------------------
 
 
-def _go_install(package: str, version: str) -> Callable[[Path], None]:
+def _go_install(
+    package: str, version: str, ldflags: str = "-s -w", tags: str = ""
+) -> Callable[[Path], None]:
     """Build a command whose module ``go install`` accepts as published."""
     name = package.rsplit("/", 1)[-1]
 
@@ -114,7 +117,15 @@ def _go_install(package: str, version: str) -> Callable[[Path], None]:
         gobin.mkdir(parents=True, exist_ok=True)
         log = _log(name)
         run_logged(
-            [_go(), "install", f"{package}@{version}"],
+            [
+                _go(),
+                "install",
+                "-trimpath",
+                f"-tags={tags}",
+                "-ldflags",
+                ldflags,
+                f"{package}@{version}",
+            ],
             env=_go_env() | {"GOBIN": str(gobin)},
             desc=f"Building {name} {version}",
             log=log,
@@ -217,6 +228,24 @@ def _build_kubernetes(name: str) -> Callable[[Path], None]:
     return build
 
 
+def _build_prometheus(name: str) -> Callable[[Path], None]:
+    """Prometheus publishes its Go module as v0.<major><minor>.<patch> (3.16.0 → v0.316.0).
+
+    ``remove_all_sd`` leaves out every service discovery but file and HTTP (the local
+    cluster uses file_sd): a third of the size and build time. The web UI's assets are not
+    in the module, so the UI answers 500; the API works.
+    """
+    major, minor, patch = versions.PROMETHEUS.lstrip("v").split(".")
+    module_version = f"v0.{major}{int(minor):02d}.{patch}"
+    stamp = "github.com/prometheus/common/version"
+    ldflags = (
+        f"-s -w -X {stamp}.Version={versions.PROMETHEUS.lstrip('v')} "
+        f"-X {stamp}.Revision={module_version} -X {stamp}.Branch=HEAD"
+    )
+    package = f"github.com/prometheus/prometheus/cmd/{name}"
+    return _go_install(package, module_version, ldflags, tags="netgo,remove_all_sd")
+
+
 def _build_etcd(dest: Path) -> None:
     module = _build_dir(f"etcd-{versions.ETCD}")
     module.mkdir(parents=True, exist_ok=True)
@@ -277,6 +306,23 @@ def _download_etcd(dest: Path) -> None:
         dest.write_bytes(member.read())
 
 
+def _download_prometheus(name: str) -> Callable[[Path], None]:
+    def download(dest: Path) -> None:
+        version = versions.PROMETHEUS.lstrip("v")
+        base = f"https://github.com/prometheus/prometheus/releases/download/{versions.PROMETHEUS}"
+        folder = f"prometheus-{version}.linux-{_arch()}"
+        sums = _fetch(f"{base}/sha256sums.txt").decode()
+        archive = f"{folder}.tar.gz"
+        expected = next(line.split()[0] for line in sums.splitlines() if line.endswith(archive))
+        data = _verified(_fetch(f"{base}/{archive}"), expected, f"{base}/{archive}")
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            member = tar.extractfile(f"{folder}/{name}")
+            assert member is not None  # a regular file in Prometheus' release archive
+            dest.write_bytes(member.read())
+
+    return download
+
+
 # --- the catalogue -------------------------------------------------------------------------
 
 
@@ -294,6 +340,10 @@ def catalogue() -> dict[str, Binary]:
     binaries.append(
         Binary("cyclonus", versions.CYCLONUS, _go_install(CYCLONUS_PACKAGE, versions.CYCLONUS))
     )
+    binaries += [
+        Binary(name, versions.PROMETHEUS, _build_prometheus(name), _download_prometheus(name))
+        for name in ("prometheus", "promtool")
+    ]
     return {b.name: b for b in binaries}
 
 

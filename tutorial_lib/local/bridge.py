@@ -20,7 +20,6 @@ Run by ``python -m tutorial_lib.local up`` as ``python -m tutorial_lib.local.bri
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime as dt
 import hashlib
 import logging
@@ -43,7 +42,7 @@ from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.core_v1 import Pod
 from lightkube.types import PatchType
 
-from tutorial_lib.local import cluster, paths, runtime
+from tutorial_lib.local import cluster, daemons, paths, runtime
 from tutorial_lib.portforward import free_port
 
 log = logging.getLogger("tutorial_lib.bridge")
@@ -77,12 +76,6 @@ def _served_model_name(command: list[str]) -> list[str]:
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _die_with_parent() -> None:
-    """In the child: SIGKILL when the bridge dies, so a crashed bridge orphans nothing."""
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 @dataclass
@@ -351,7 +344,7 @@ class PodRunner:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=daemons.die_with_parent,
         )
         container.started_at, container.ready, container.waiting_reason = now(), False, None
         threading.Thread(

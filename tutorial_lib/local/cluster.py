@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,14 +22,14 @@ from typing import Any
 import yaml
 
 from tutorial_lib.errors import LocalClusterError
-from tutorial_lib.local import binaries, paths, runtime, versions
-from tutorial_lib.local.progress import run_logged, tail
+from tutorial_lib.local import binaries, daemons, paths, runtime, versions
+from tutorial_lib.local.progress import run_logged
 
 CONTEXT = f"kwok-{versions.CLUSTER_NAME}"
 NODE_NAMES = ("gpu-node-1", "cpu-node-1")
 _READY_TIMEOUT = 120.0
-#: Set on the bridge and inherited by everything it starts; ``down`` finds them by it.
-OWNER_ENV = "VLLM_TUTORIAL_OWNER"
+OWNER_ENV = daemons.OWNER_ENV
+DAEMONS = (daemons.BRIDGE, daemons.MONITORING)
 _NOT_READY_TAINTS = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}
 
 
@@ -195,23 +194,6 @@ def write_config() -> Path:
 # --- status --------------------------------------------------------------------------------
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return Path(f"/proc/{pid}").exists() and "zombie" not in _proc_state(pid)
-
-
-def _proc_state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].splitlines()[0].lower()
-    except (OSError, IndexError):
-        return ""
-
-
 def components() -> list[Component]:
     """The control-plane processes from kwokctl's pid files."""
     pid_dir = _cluster_dir() / "pids"
@@ -221,10 +203,11 @@ def components() -> list[Component]:
             pid: int | None = int(pid_file.read_text().strip())
         except ValueError:
             pid = None
-        result.append(Component(pid_file.stem, pid, pid is not None and _pid_alive(pid)))
+        result.append(Component(pid_file.stem, pid, pid is not None and daemons.pid_alive(pid)))
     if _cluster_dir().exists():
-        bridge = _bridge_pid()
-        result.append(Component("runtime-bridge", bridge, bridge is not None))
+        for daemon in DAEMONS:
+            pid = daemon.pid()
+            result.append(Component(daemon.name, pid, pid is not None))
     return result
 
 
@@ -294,7 +277,11 @@ def _say(message: str) -> None:
 
 def _apply_package_manifests() -> None:
     """The simulated nodes, and the CRDs a real cluster gets from its operators."""
-    for name in ("nodes.yaml", "crds/servicemonitors.monitoring.coreos.com.yaml"):
+    for name in (
+        "nodes.yaml",
+        "crds/servicemonitors.monitoring.coreos.com.yaml",
+        "crds/prometheusrules.monitoring.coreos.com.yaml",
+    ):
         proc = kubectl(
             "apply",
             "--server-side",
@@ -335,49 +322,6 @@ def _create() -> None:
         desc="Starting etcd, kube-apiserver, controller-manager, scheduler and kwok",
         hint=f"The component logs are in {_cluster_dir() / 'logs'}.",
     )
-
-
-def _bridge_pid_file() -> Path:
-    return paths.state_dir() / "bridge.pid"
-
-
-def _bridge_pid() -> int | None:
-    """The running bridge's pid, or None (a stale pid file may name a reused pid)."""
-    try:
-        pid = int(_bridge_pid_file().read_text())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return None
-    return pid if b"tutorial_lib.local.bridge" in cmdline and _pid_alive(pid) else None
-
-
-def _start_bridge() -> None:
-    """Start the runtime bridge in the background, unless it runs already."""
-    if _bridge_pid() is not None:
-        return
-    runtime.ensure_runtime()
-    log = paths.state_dir() / "bridge.log"
-    env = dict(os.environ) | {OWNER_ENV: str(paths.state_dir())}
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tutorial_lib.local.bridge"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    _bridge_pid_file().write_text(str(proc.pid))
-    time.sleep(1)
-    if proc.poll() is not None:
-        raise LocalClusterError(f"The runtime bridge exited at once. Its log:\n{tail(log)}")
-
-
-def _stop_bridge(grace: float = 30.0) -> None:
-    pid = _bridge_pid()
-    if pid is not None:
-        terminate([pid], grace=grace)
-    _bridge_pid_file().unlink(missing_ok=True)
 
 
 def _restart() -> bool:
@@ -429,7 +373,10 @@ def up() -> ClusterStatus:
         _create()
     _apply_package_manifests()
     _wait_nodes_ready()
-    _start_bridge()
+    runtime.ensure_runtime()
+    binaries.ensure_binaries(("prometheus",))
+    for daemon in DAEMONS:
+        daemon.start()
     final = status()
     if not final.healthy:
         raise LocalClusterError(
@@ -460,7 +407,7 @@ def leftover_pids(*, containers_only: bool = False) -> list[int]:
         except OSError:
             continue
         ours = owner in environ or (marker in cmdline and not containers_only)
-        if ours and _pid_alive(int(proc.name)):
+        if ours and daemons.pid_alive(int(proc.name)):
             pids.append(int(proc.name))
     return pids
 
@@ -470,17 +417,18 @@ def terminate(pids: list[int], grace: float = 10.0) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(_pid_alive(p) for p in pids):
+    while time.monotonic() < deadline and any(daemons.pid_alive(p) for p in pids):
         time.sleep(0.2)
     for pid in pids:
-        if _pid_alive(pid):
+        if daemons.pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
 
 def down(quiet: bool = False) -> None:
     """Stop every process ``up`` started and remove the cluster's state; the cache stays."""
-    _stop_bridge()
+    for daemon in DAEMONS:
+        daemon.stop(terminate)
     if _cluster_dir().exists():
         proc = _kwokctl("delete", "cluster", check=False)
         if proc.returncode != 0 and not quiet:

@@ -1,0 +1,115 @@
+"""The local Prometheus, driven by the ServiceMonitor and PrometheusRule like the Operator's."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import tutorial_lib as tl
+from tests.helpers import eventually
+from tutorial_lib import manifests, prometheus
+from tutorial_lib.local import monitoring
+
+SERVICEMONITOR = manifests.ROOT / "base" / "servicemonitor.yaml"
+#: The ServiceMonitor's interval, plus the sync (2 s) and file discovery (about 5 s).
+WITHIN_ONE_INTERVAL = 30 + 10
+
+
+@pytest.fixture(scope="module")
+def serving(local_cluster) -> tl.Cluster:
+    connection = tl.connect(local=True)
+    tl.ensure_serving(connection, timeout=300)
+    tl.apply(connection, prometheus.MONITORING)
+    return connection
+
+
+def vllm_targets() -> list[dict]:
+    table = prometheus.targets(monitoring.url())
+    return table[table["namespace"] == "ml-models"].to_dict("records")
+
+
+def test_servicemonitor_target_is_up_within_its_scrape_interval(serving):
+    pod = tl.newest_pod(serving)
+    target = eventually(
+        lambda: next((t for t in vllm_targets() if t["health"] == "up"), None),
+        timeout=WITHIN_ONE_INTERVAL,
+        what="the vLLM target up in the local Prometheus",
+    )
+    assert target["job"] == "vllm-service" and target["pod"] == pod.metadata.name
+    assert target["scrape_url"].endswith("/metrics")
+
+
+def test_deleting_the_servicemonitor_removes_the_target_and_applying_brings_it_back(serving):
+    eventually(vllm_targets, timeout=WITHIN_ONE_INTERVAL, what="a vLLM target")
+    try:
+        tl.delete(serving, SERVICEMONITOR)
+        eventually(lambda: not vllm_targets(), timeout=20, what="the target removed")
+    finally:
+        tl.apply(serving, SERVICEMONITOR)
+    eventually(vllm_targets, timeout=20, what="the target back")
+
+
+def test_every_metric_the_rules_and_dashboard_use_exists_in_the_running_vllm(serving):
+    with tl.port_forward(serving) as tunnel:
+        exposed = set(tl.metrics(tunnel.url)["sample"])
+    exposed.add("up")  # Prometheus' own per-target series
+    for expr in prometheus.expressions():
+        names = prometheus.metric_names(monitoring.url(), expr)
+        assert names, f"no metric in {expr}"
+        assert names <= exposed, f"{sorted(names - exposed)} not exposed by vLLM: {expr}"
+
+
+def test_the_blogs_old_metric_name_would_be_caught(serving):
+    with tl.port_forward(serving) as tunnel:
+        exposed = set(tl.metrics(tunnel.url)["sample"])
+    old = "max by (model_name) (vllm:gpu_cache_usage_perc)"
+    assert prometheus.metric_names(monitoring.url(), old) == {"vllm:gpu_cache_usage_perc"}
+    assert "vllm:gpu_cache_usage_perc" not in exposed
+
+
+def test_dashboard_queries_aggregate_by_model_name(serving):
+    for expr in prometheus.dashboard_queries()["expr"]:
+        groupings = [
+            node["grouping"]
+            for node in prometheus.syntax_nodes(monitoring.url(), expr, "aggregation")
+        ]
+        assert groupings and all("model_name" in g for g in groupings), expr
+
+
+def test_rules_of_the_prometheusrule_are_loaded(serving):
+    def alerts() -> set[str]:
+        return set(prometheus.rules(monitoring.url())["name"])
+
+    loaded = eventually(alerts, timeout=20, what="the PrometheusRule's alerts loaded")
+    assert loaded == {r["alert"] for g in prometheus.rule_groups() for r in g["rules"]}
+
+
+def test_ttft_quantile_is_there_after_a_few_completions(serving):
+    eventually(
+        lambda: any(t["health"] == "up" for t in vllm_targets()),
+        timeout=WITHIN_ONE_INTERVAL,
+        what="the vLLM target up",
+    )
+    with tl.port_forward(serving) as tunnel:
+        for question in ("What is a Pod?", "What is a Service?", "What is a Node?"):
+            tl.chat(tunnel.url, question, max_tokens=8)
+    ttft = prometheus.dashboard_queries().iloc[1]["expr"]  # Time to first token, p95
+
+    def quantile() -> float | None:
+        table = prometheus.query(monitoring.url(), ttft)
+        value = float(table["value"].iloc[0]) if not table.empty else math.nan
+        return value if not math.isnan(value) else None
+
+    assert 0 < eventually(quantile, timeout=90, what="a TTFT p95 from Prometheus") < 60
+
+
+def test_smoke_test_reports_prometheus_passed(serving):
+    eventually(
+        lambda: any(t["health"] == "up" for t in vllm_targets()),
+        timeout=WITHIN_ONE_INTERVAL,
+        what="the vLLM target up",
+    )
+    report = tl.smoke_test(serving)
+    assert report.passed, str(report)
+    assert report.checks[-1].status == "passed", str(report)

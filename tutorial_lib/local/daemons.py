@@ -1,0 +1,101 @@
+"""The local cluster's own background processes: the runtime bridge and the monitoring stack.
+
+Each runs as ``python -m <module>`` in its own session, with a pid file and a log in the
+state dir and the marker variable that ``down`` looks for.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tutorial_lib.errors import LocalClusterError
+from tutorial_lib.local import paths
+from tutorial_lib.local.progress import tail
+
+#: Set on every daemon and inherited by everything it starts; ``down`` finds them by it.
+OWNER_ENV = "VLLM_TUTORIAL_OWNER"
+
+
+def die_with_parent() -> None:
+    """In a child (``preexec_fn``): SIGKILL when its daemon dies, so a crash orphans nothing."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return Path(f"/proc/{pid}").exists() and "zombie" not in _proc_state(pid)
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].splitlines()[0].lower()
+    except (OSError, IndexError):
+        return ""
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """A long-running helper process of the local cluster."""
+
+    name: str
+    module: str
+
+    @property
+    def pid_file(self) -> Path:
+        return paths.state_dir() / f"{self.name}.pid"
+
+    @property
+    def log(self) -> Path:
+        return paths.state_dir() / f"{self.name}.log"
+
+    def pid(self) -> int | None:
+        """The running daemon's pid, or None (a stale pid file may name a reused pid)."""
+        try:
+            pid = int(self.pid_file.read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return None
+        return pid if self.module.encode() in cmdline and pid_alive(pid) else None
+
+    def start(self) -> None:
+        """Start it in the background, unless it runs already."""
+        if self.pid() is not None:
+            return
+        env = dict(os.environ) | {OWNER_ENV: str(paths.state_dir())}
+        with self.log.open("ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", self.module],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(str(proc.pid))
+        time.sleep(1)
+        if proc.poll() is not None:
+            raise LocalClusterError(f"The {self.name} exited at once. Its log:\n{tail(self.log)}")
+
+    def stop(self, terminate: Callable[[list[int], float], None], grace: float = 30.0) -> None:
+        pid = self.pid()
+        if pid is not None:
+            terminate([pid], grace)
+        self.pid_file.unlink(missing_ok=True)
+
+
+BRIDGE = Daemon("runtime-bridge", "tutorial_lib.local.bridge")
+MONITORING = Daemon("monitoring", "tutorial_lib.local.monitoring")
