@@ -14,8 +14,9 @@ import json
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pandas as pd
@@ -27,6 +28,8 @@ from tutorial_lib.errors import TutorialError
 from tutorial_lib.kube import Cluster
 from tutorial_lib.local import binaries
 from tutorial_lib.portforward import PortForward
+
+T = TypeVar("T")
 
 MONITORING = manifests.ROOT / "monitoring"
 DASHBOARD = MONITORING / "dashboards" / "vllm.json"
@@ -86,26 +89,40 @@ def targets(url: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def wait_for_target(url: str, namespace: str = "ml-models", timeout: float = 90) -> pd.DataFrame:
-    """The namespace's targets once one of them is up (the first scrape may take an interval)."""
+def _poll(what: str, probe: Callable[[], T | None], timeout: float, failure: str) -> T:
+    """Call ``probe`` every 2 s, with a progress bar, until it returns something."""
     deadline = time.monotonic() + timeout
-    with tqdm(
-        desc=f"Waiting for a target in {namespace} to be up",
-        bar_format="{desc} {elapsed}",
-        leave=False,
-    ) as bar:
-        while True:
-            table = targets(url)
-            ours = table[table["namespace"] == namespace]
-            if (ours["health"] == "up").any():
-                return ours.reset_index(drop=True)
+    with tqdm(desc=f"Waiting for {what}", bar_format="{desc} {elapsed}", leave=False) as bar:
+        while (found := probe()) is None:
             if time.monotonic() > deadline:
-                raise PrometheusError(
-                    f"No target in {namespace} is up after {timeout:.0f} s:\n{ours.to_string()}",
-                    "Is the ServiceMonitor applied and the pod Ready? See the last_error column.",
-                )
+                raise PrometheusError(f"No {what} after {timeout:.0f} s: {failure}", _HINT)
             time.sleep(2)
             bar.refresh()
+    return found
+
+
+_HINT = "Is the ServiceMonitor applied and the pod Ready? targets() shows last_error."
+
+
+def wait_for_target(url: str, namespace: str = "ml-models", timeout: float = 90) -> pd.DataFrame:
+    """The namespace's targets once one of them is up (the first scrape may take an interval)."""
+
+    def probe() -> pd.DataFrame | None:
+        table = targets(url)
+        ours = table[table["namespace"] == namespace].reset_index(drop=True)
+        return ours if (ours["health"] == "up").any() else None
+
+    return _poll(f"a target in {namespace} to be up", probe, timeout, "none is up")
+
+
+def wait_for_value(url: str, promql: str, timeout: float = 90) -> pd.DataFrame:
+    """The query's result once it has a number (a rate needs two scrapes after the traffic)."""
+
+    def probe() -> pd.DataFrame | None:
+        table = query(url, promql)
+        return table if not table.empty and table["value"].notna().any() else None
+
+    return _poll("a value from Prometheus", probe, timeout, promql)
 
 
 def rules(url: str) -> pd.DataFrame:

@@ -25,7 +25,7 @@ def test_up_repairs_a_cluster_whose_api_server_was_killed(local_cluster, capsys)
 def test_down_stops_every_process_and_up_brings_it_back(local_cluster):
     pids = [c.pid for c in cluster.components() if c.pid]
     assert len(pids) >= 7  # control plane, kwok, the runtime bridge, monitoring
-    containers = cluster.leftover_pids(containers_only=True)  # Prometheus; vLLM if a pod runs
+    containers = cluster.leftover_pids(containers_only=True)  # vLLM, if a pod runs
     cluster.down()
     for pid in pids + containers:
         assert not os.path.exists(f"/proc/{pid}") or _zombie(pid), f"pid {pid} survived down"

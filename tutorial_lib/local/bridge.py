@@ -303,6 +303,7 @@ class PodRunner:
             "PATH": f"{self.env.venv / 'bin'}:/usr/bin:/bin",
             "HOME": str(self.dir),
             OWNER_ENV: str(paths.state_dir()),
+            daemons.CONTAINER_ENV: self.uid,
         }
         for var in self.spec.env or []:
             if var.value is not None:

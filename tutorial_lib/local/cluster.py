@@ -388,11 +388,12 @@ def up() -> ClusterStatus:
 
 
 def leftover_pids(*, containers_only: bool = False) -> list[int]:
-    """Processes of ours: command line pointing into the state dir, or the bridge's marker.
+    """Processes of ours: command line pointing into the state dir, or the daemons' marker.
 
     vLLM's own worker processes have neither in their command line, but they inherit the
-    marker variable from the bridge that started them. ``containers_only`` leaves out the
-    control plane (found by its command line).
+    marker variable from the bridge that started them. ``containers_only``: only the
+    processes of pods (they also carry the container marker), not the control plane or the
+    daemons.
     """
     marker = str(paths.state_dir())
     owner = f"{OWNER_ENV}={marker}".encode()
@@ -406,7 +407,12 @@ def leftover_pids(*, containers_only: bool = False) -> list[int]:
             environ = (proc / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        ours = owner in environ or (marker in cmdline and not containers_only)
+        if containers_only:
+            ours = owner in environ and any(
+                v.startswith(f"{daemons.CONTAINER_ENV}=".encode()) for v in environ
+            )
+        else:
+            ours = owner in environ or marker in cmdline
         if ours and daemons.pid_alive(int(proc.name)):
             pids.append(int(proc.name))
     return pids

@@ -22,6 +22,9 @@ from tutorial_lib.local.progress import tail
 
 #: Set on every daemon and inherited by everything it starts; ``down`` finds them by it.
 OWNER_ENV = "VLLM_TUTORIAL_OWNER"
+#: Set, in addition, on the containers the runtime bridge starts (and their children), so a
+#: new bridge stops the containers of a crashed one and nothing else.
+CONTAINER_ENV = "VLLM_TUTORIAL_CONTAINER"
 
 
 def die_with_parent() -> None:
