@@ -8,6 +8,7 @@ uses: node selector, taints and tolerations, allocatable minus what other pods r
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 from lightkube.resources.core_v1 import Event, Node, Pod
@@ -15,14 +16,10 @@ from lightkube.utils.quantity import parse_quantity
 
 from tutorial_lib.kube import Cluster, ready
 
-#: Container states that will not resolve by waiting longer.
-HOPELESS = {
-    "CrashLoopBackOff",
-    "ImagePullBackOff",
-    "ErrImagePull",
-    "InvalidImageName",
-    "CreateContainerConfigError",
-}
+#: Container states that will not resolve by waiting longer: the kubelet has already retried
+#: (the back-off states) or cannot retry. ErrImagePull and CreateContainerConfigError are
+#: left out: a throttled registry or a ConfigMap created later clears them.
+HOPELESS = {"CrashLoopBackOff", "ImagePullBackOff", "InvalidImageName"}
 LOG_LINES = 15
 
 
@@ -35,15 +32,18 @@ def _requests(pod: Pod) -> dict[str, Decimal]:
     return total
 
 
-def _tolerated(pod: Pod, taint) -> bool:
+def _tolerated(pod: Pod, taint: Any) -> bool:
+    """Kubernetes' rule: same key (an empty key with Exists matches all), effect, value."""
     for toleration in pod.spec.tolerations or []:
-        if toleration.key not in (None, taint.key) and toleration.operator != "Exists":
-            continue
-        if toleration.key is None and toleration.operator != "Exists":
+        operator = toleration.operator or "Equal"
+        if toleration.key:
+            if toleration.key != taint.key:
+                continue
+        elif operator != "Exists":
             continue
         if toleration.effect not in (None, "", taint.effect):
             continue
-        if toleration.operator == "Exists" or toleration.value == taint.value:
+        if operator == "Exists" or (toleration.value or "") == (taint.value or ""):
             return True
     return False
 
@@ -108,7 +108,12 @@ def warnings(cluster: Cluster, pod: Pod) -> list[str]:
 def last_log_lines(cluster: Cluster, pod: Pod, lines: int = LOG_LINES) -> list[str]:
     """The end of the container's log: of the previous run while it waits to restart."""
     args = ["logs", "-n", pod.metadata.namespace, pod.metadata.name, f"--tail={lines}"]
-    for previous in (["--previous"], []):  # the previous run's log may not be published yet
+    statuses = pod.status.containerStatuses or []
+    waiting = any(s.restartCount for s in statuses) and not any(
+        s.state and s.state.running for s in statuses
+    )
+    attempts = (["--previous"], []) if waiting else ([],)  # previous may not be published yet
+    for previous in attempts:
         proc = cluster.run_kubectl(*args, *previous, timeout=30)
         if proc.returncode == 0 and proc.stdout.strip():
             return proc.stdout.splitlines()

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import yaml
@@ -25,8 +27,10 @@ from tutorial_lib import manifests
 from tutorial_lib.errors import TutorialError
 from tutorial_lib.local import binaries, paths
 from tutorial_lib.local import cluster as local_cluster
+from tutorial_lib.streams import BackgroundStream
 
 FIELD_MANAGER = "vllm-tutorial"
+T = TypeVar("T")
 
 #: Applied first and deleted last, so that what the other objects live in exists.
 _FIRST = ("CustomResourceDefinition", "Namespace")
@@ -61,9 +65,22 @@ class Cluster:
         """The tutorial's overlay for this cluster: ``local``, else the blog's ``eks-l4``."""
         return manifests.overlay("local" if self.local else "eks-l4")
 
-    def async_client(self) -> AsyncClient:
-        """A client for one event loop (see ``tutorial_lib.streams``)."""
-        return AsyncClient(self.config, field_manager=FIELD_MANAGER)
+    def stream(self, call: Callable[[AsyncClient], AsyncIterator[T]]) -> BackgroundStream[T]:
+        """``call``'s async iterator (a watch, a log), run in the background.
+
+        It gets an async client of its own; poll it with a deadline, close it to end the
+        request (``tutorial_lib.streams``).
+        """
+
+        async def items() -> AsyncIterator[T]:
+            client = AsyncClient(self.config, field_manager=FIELD_MANAGER)
+            try:
+                async for item in call(client):
+                    yield item
+            finally:
+                await client.close()
+
+        return BackgroundStream(items)
 
     def run_kubectl(
         self, *args: str, input: str | None = None, timeout: float = 120
@@ -135,13 +152,25 @@ def _key(obj: dict) -> tuple[str, str, str]:
     return obj["kind"], meta.get("namespace", ""), meta["name"]
 
 
-def _versions(cluster: Cluster, objects: list[dict]) -> dict[tuple[str, str, str], str]:
+def _versions(
+    cluster: Cluster, objects: list[dict], *, unknown_kinds_ok: bool = False
+) -> dict[tuple[str, str, str], str]:
     """The resourceVersion of each object that exists (to tell what an apply changed)."""
     proc = cluster.run_kubectl(
         "get", "--ignore-not-found", "-o", "json", "-f", "-", input=yaml.safe_dump_all(objects)
     )
-    if proc.returncode != 0 or not proc.stdout.strip():
-        return {}  # e.g. a CRD's kind is not known yet: everything will be created
+    if proc.returncode != 0:
+        unknown_kind = "resource mapping not found" in proc.stderr or "no matches for kind" in (
+            proc.stderr
+        )
+        if unknown_kinds_ok and unknown_kind:
+            return {}  # a CRD in the same apply defines the kind: everything will be created
+        raise ClusterError(
+            f"Cannot read the current objects: {proc.stderr.strip()}",
+            f"Is the cluster reachable? kubectl --context {cluster.context} get ns",
+        )
+    if not proc.stdout.strip():
+        return {}
     found = json.loads(proc.stdout)
     return {_key(i): i["metadata"]["resourceVersion"] for i in found.get("items", [found])}
 
@@ -155,7 +184,7 @@ def apply(cluster: Cluster, target: str | Path, *, dry_run: bool = False) -> pd.
     kubectl equivalent: ``kubectl apply --server-side -k manifests/overlays/local``.
     """
     objects = _ordered(manifests.render(target))
-    before = _versions(cluster, objects)
+    before = _versions(cluster, objects, unknown_kinds_ok=True)
     args = ["apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts"]
     args += ["-o", "json", "-f", "-"]
     if dry_run:

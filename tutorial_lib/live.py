@@ -1,7 +1,7 @@
 """vLLM's startup in a notebook: log lines as they stream, the figures table filling in.
 
 The callback is what ``wait_ready(on_line=...)`` takes; lines with a memory figure are
-marked ``*``. In a terminal the table is printed once at the end instead.
+marked ``*``. ``table=False`` (a terminal, ``make demo``) leaves the table to the caller.
 """
 
 from __future__ import annotations

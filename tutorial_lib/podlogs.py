@@ -9,6 +9,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Iterator
 
+from lightkube import AsyncClient
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Pod
 
@@ -17,7 +18,10 @@ from tutorial_lib.streams import BackgroundStream
 
 
 def newest_pod(cluster: Cluster, name: str = "vllm", namespace: str = "ml-models") -> Pod:
-    """The Deployment's youngest live pod, preferring Ready ones (what ``deploy/vllm`` picks)."""
+    """The Deployment's youngest live pod, preferring Ready ones: after a rollout, the new one.
+
+    (``kubectl logs deploy/vllm`` picks a Ready pod too, but the oldest.)
+    """
     deployment = cluster.client.get(Deployment, name, namespace=namespace)
     found = pods(cluster, namespace, deployment.spec.selector.matchLabels)
     if not found:
@@ -28,7 +32,7 @@ def newest_pod(cluster: Cluster, name: str = "vllm", namespace: str = "ml-models
     return max(found, key=lambda p: (ready(p), p.metadata.creationTimestamp))
 
 
-def log_lines(
+def log_stream(
     cluster: Cluster,
     pod: str,
     namespace: str,
@@ -36,20 +40,16 @@ def log_lines(
     follow: bool = False,
     since: int | None = None,
     tail: int | None = None,
-) -> AsyncIterator[str]:
-    """The raw async stream, for a ``BackgroundStream``."""
+) -> BackgroundStream[str]:
+    """A pod's log lines in the background (see ``Cluster.stream``)."""
 
-    async def lines() -> AsyncIterator[str]:
-        client = cluster.async_client()
-        try:
-            async for line in client.log(
-                pod, namespace=namespace, follow=follow, since=since, tail_lines=tail
-            ):
-                yield line.rstrip("\n")
-        finally:
-            await client.close()
+    async def lines(client: AsyncClient) -> AsyncIterator[str]:
+        async for line in client.log(
+            pod, namespace=namespace, follow=follow, since=since, tail_lines=tail
+        ):
+            yield line.rstrip("\n")
 
-    return lines()
+    return cluster.stream(lines)
 
 
 def logs(
@@ -75,10 +75,7 @@ def logs(
     keep = re.compile(grep) if grep else None
     stop = re.compile(until) if until else None
 
-    def open_stream() -> AsyncIterator[str]:
-        return log_lines(cluster, name, namespace, follow=follow, since=since, tail=tail)
-
-    with BackgroundStream(open_stream) as s:
+    with log_stream(cluster, name, namespace, follow=follow, since=since, tail=tail) as s:
         for line in s.until(deadline):
             if keep is None or keep.search(line):
                 yield line

@@ -169,10 +169,18 @@ def query_range(url: str, promql: str, *, minutes: float = 10, step: str = "15s"
 
 
 @contextlib.contextmanager
-def reach(cluster: Cluster, url: str | None = None) -> Iterator[str]:
+def reach(
+    cluster: Cluster,
+    url: str | None = None,
+    *,
+    service: str = SERVICE,
+    namespace: str = NAMESPACE,
+    port: int = PORT,
+) -> Iterator[str]:
     """Prometheus' URL: ``url`` if given, the local cluster's, or a port-forward on EKS.
 
-    Raises ``PrometheusError`` with the reason when there is none to reach.
+    Raises ``PrometheusError`` with the reason when there is none to reach; errors inside
+    the ``with`` block are the caller's and pass through unchanged.
     """
     if url is None and cluster.local:
         from tutorial_lib.local import monitoring  # the local Prometheus, started by `up`
@@ -183,16 +191,18 @@ def reach(cluster: Cluster, url: str | None = None) -> Iterator[str]:
             raise PrometheusError(f"No Prometheus answers at {url}.", "Start it, or pass url=.")
         yield url
         return
-    tunnel = PortForward(cluster.kubectl, SERVICE, PORT, namespace=NAMESPACE, timeout=15)
+    tunnel = PortForward(cluster.kubectl, service, port, namespace=namespace, timeout=15)
     try:
         tunnel.__enter__()
     except TutorialError as exc:
         raise PrometheusError(
-            f"No Prometheus reachable as {NAMESPACE}/{SERVICE.removeprefix('svc/')}: {exc}",
+            f"No Prometheus reachable as {namespace}/{service.removeprefix('svc/')}: {exc}",
             "Install kube-prometheus-stack into ai-platform, or pass url=.",
         ) from exc
-    with tunnel:
+    try:
         yield tunnel.url
+    finally:
+        tunnel.close()
 
 
 # --- the tutorial's rules and dashboard ----------------------------------------------------
@@ -219,6 +229,18 @@ def dashboard_queries(path: str | Path = DASHBOARD) -> pd.DataFrame:
             legend = target.get("legendFormat", "").replace("{{model_name}}", "").strip()
             rows.append({"panel": panel["title"], "legend": legend, "expr": expr})
     return pd.DataFrame(rows, columns=["panel", "legend", "expr"])
+
+
+def dashboard_query(panel: str, legend: str, path: str | Path = DASHBOARD) -> str:
+    """One panel's query, e.g. ``dashboard_query("Time to first token", "p95")``."""
+    table = dashboard_queries(path)
+    match = table[(table["panel"] == panel) & (table["legend"] == legend)]
+    if match.empty:
+        raise PrometheusError(
+            f"The dashboard has no query {legend!r} in panel {panel!r}.",
+            f"Panels: {', '.join(dict.fromkeys(table['panel']))}",
+        )
+    return str(match["expr"].iloc[0])
 
 
 def expressions(target: str | Path = MONITORING) -> list[str]:

@@ -60,8 +60,12 @@ class BackgroundStream(Generic[T]):
         self._items.put(_END)
 
     def get(self, timeout: float) -> T | None:
-        """The next item, or ``None`` when none came within ``timeout`` or the stream ended."""
+        """The next item, or ``None`` when none came within ``timeout`` or the stream ended.
+
+        After the end it still waits ``timeout``, so a polling loop does not spin.
+        """
         if self.ended:
+            time.sleep(max(timeout, 0))
             return None
         try:
             item = self._items.get(timeout=max(timeout, 0))

@@ -8,12 +8,14 @@ last log lines (``tutorial_lib.diagnose``); containers that cannot recover by th
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import Deployment, ReplicaSet
 from lightkube.resources.core_v1 import Pod
+from lightkube.types import OnErrorAction, OnErrorResult
 from tqdm.auto import tqdm
 
 from tutorial_lib import diagnose, podlogs
@@ -24,22 +26,24 @@ _TICK = 1.0
 _RECHECK = 5.0  # re-evaluate without pod events: the Deployment itself may have changed
 
 
+def _retry_a_few_times(error: Exception, count: int) -> OnErrorResult:
+    """Watches survive a dropped connection or an expired resourceVersion (410)."""
+    return OnErrorResult(OnErrorAction.RETRY if count <= 5 else OnErrorAction.RAISE, sleep=1)
+
+
 def _pod_events(
     cluster: Cluster, namespace: str, selector: dict[str, str], since: str | None
-) -> AsyncIterator[Any]:
+) -> BackgroundStream[Any]:
     """Pod events after resourceVersion ``since`` (the list the caller started from)."""
-
-    async def events() -> AsyncIterator[Any]:
-        client = cluster.async_client()
-        try:
-            async for event in client.watch(
-                Pod, namespace=namespace, labels=selector, resource_version=since
-            ):
-                yield event
-        finally:
-            await client.close()
-
-    return events()
+    return cluster.stream(
+        lambda client: client.watch(
+            Pod,
+            namespace=namespace,
+            labels=selector,
+            resource_version=since,
+            on_error=_retry_a_few_times,
+        )
+    )
 
 
 def _current_hash(cluster: Cluster, name: str, namespace: str) -> str | None:
@@ -81,8 +85,20 @@ def _template(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def _selector(cluster: Cluster, name: str, namespace: str) -> dict[str, str]:
-    deployment = cluster.client.get(Deployment, name, namespace=namespace)
+    try:
+        deployment = cluster.client.get(Deployment, name, namespace=namespace)
+    except ApiError as exc:
+        if exc.status.code == 404:
+            raise DeploymentMissing(
+                f"There is no Deployment {namespace}/{name}.",
+                "Apply the manifests first: tl.apply(cluster, cluster.overlay)",
+            ) from exc
+        raise
     return dict(deployment.spec.selector.matchLabels)
+
+
+class DeploymentMissing(ClusterError):
+    """The Deployment to wait for does not exist (any more)."""
 
 
 def _wait(
@@ -93,19 +109,20 @@ def _wait(
     done: Callable[[dict[str, Pod]], Pod | bool | None],
     what: str,
     tick: Callable[[], None] = lambda: None,
+    selector: dict[str, str] | None = None,
 ) -> tuple[Pod | bool | None, dict[str, Pod]]:
     """Watch the Deployment's pods until ``done(pods)`` is truthy or the deadline passes.
 
     ``done`` runs on every change and every few seconds; ``tick`` every second.
     """
-    selector = _selector(cluster, name, namespace)
+    selector = selector or _selector(cluster, name, namespace)
     deadline = time.monotonic() + timeout
     listed = cluster.client.list(Pod, namespace=namespace, labels=selector)
     current = {p.metadata.name: p for p in listed}
     since = listed.resourceVersion  # type: ignore[attr-defined]
     bar = tqdm(desc=what, bar_format="{desc} {elapsed}", leave=False)
     try:
-        with BackgroundStream(lambda: _pod_events(cluster, namespace, selector, since)) as stream:
+        with _pod_events(cluster, namespace, selector, since) as stream:
             checked = 0.0
             while time.monotonic() < deadline:
                 event = stream.get(_TICK)
@@ -252,6 +269,10 @@ def wait_gone(
 
     kubectl equivalent: ``kubectl wait --for=delete pod -l app=vllm -n ml-models``.
     """
+    try:
+        selector = _selector(cluster, name, namespace)
+    except DeploymentMissing:  # deleted: its pods go with it; the tutorial labels them app=
+        selector = {"app": name}
     result, current = _wait(
         cluster,
         name,
@@ -259,6 +280,7 @@ def wait_gone(
         timeout,
         lambda pods: not pods,
         f"Waiting for the pods of {namespace}/{name} to go",
+        selector=selector,
     )
     if not result:
         left = ", ".join(current) or "?"
@@ -270,7 +292,7 @@ def wait_gone(
 
 def _follow(cluster: Cluster, pod: Pod) -> BackgroundStream[str]:
     name, namespace = pod.metadata.name, pod.metadata.namespace
-    return BackgroundStream(lambda: podlogs.log_lines(cluster, name, namespace, follow=True))
+    return podlogs.log_stream(cluster, name, namespace, follow=True)
 
 
 def _drain(stream: BackgroundStream[str], on_line: Callable[[str], None] | None) -> None:

@@ -143,9 +143,14 @@ def test_wait_for_the_blogs_14gi_request_names_the_node_and_the_shortfall(
     assert "cpu-node-1: nodeSelector workload=gpu-vllm does not match" in message
 
 
-def test_scheduling_table_shows_the_missing_toleration(connection, namespace, tmp_path):
+@pytest.mark.parametrize(
+    "tolerations",
+    [None, [{"key": "other", "operator": "Exists"}]],
+    ids=["no toleration", "toleration for another key"],
+)
+def test_scheduling_table_shows_the_untolerated_taint(connection, namespace, tmp_path, tolerations):
     manifest = gpu_deployment("no-toleration", namespace, "1Gi")
-    del manifest["spec"]["template"]["spec"]["tolerations"]
+    manifest["spec"]["template"]["spec"]["tolerations"] = tolerations
     tl.apply(connection, write(tmp_path, manifest))
     pod = eventually_pod(connection, namespace, "no-toleration")
     table = tl.scheduling(connection, pod).set_index("node")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 import tutorial_lib as tl
 from tests.helpers import eventually
 from tutorial_lib import manifests, prometheus
-from tutorial_lib.local import monitoring
+from tutorial_lib.local import cluster as local_cluster
+from tutorial_lib.local import monitoring, paths
 
 SERVICEMONITOR = manifests.ROOT / "base" / "servicemonitor.yaml"
 #: The ServiceMonitor's interval, plus the sync (2 s) and file discovery (about 5 s).
@@ -92,7 +94,7 @@ def test_ttft_quantile_is_there_after_a_few_completions(serving):
     with tl.port_forward(serving) as tunnel:
         for question in ("What is a Pod?", "What is a Service?", "What is a Node?"):
             tl.chat(tunnel.url, question, max_tokens=8)
-    ttft = prometheus.dashboard_queries().iloc[1]["expr"]  # Time to first token, p95
+    ttft = prometheus.dashboard_query("Time to first token", "p95")
     table = prometheus.wait_for_value(monitoring.url(), ttft, timeout=90)
     assert 0 < table["value"].max() < 60
 
@@ -106,3 +108,21 @@ def test_smoke_test_reports_prometheus_passed(serving):
     report = tl.smoke_test(serving)
     assert report.passed, str(report)
     assert report.checks[-1].status == "passed", str(report)
+
+
+def test_reach_through_a_port_forward_as_on_eks(serving, monkeypatch):
+    """Away from the local cluster, reach() tunnels to a Service and closes the tunnel."""
+    monkeypatch.setenv("KUBECONFIG", str(paths.kubeconfig_path()))
+    remote = tl.connect(context=local_cluster.CONTEXT)  # as a kubeconfig context, not local
+    assert not remote.local
+    with prometheus.reach(
+        remote, service="svc/vllm-service", namespace="ml-models", port=8000
+    ) as url:
+        assert httpx.get(url + "/health", timeout=10).status_code == 200
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url + "/health", timeout=3)
+    with (
+        pytest.raises(prometheus.PrometheusError, match="No Prometheus reachable"),
+        prometheus.reach(remote),
+    ):
+        pass

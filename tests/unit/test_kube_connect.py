@@ -14,7 +14,7 @@ def test_missing_kubeconfig_names_the_fix(tmp_path, monkeypatch):
     assert "python -m tutorial_lib.local up" in error.value.hint
 
 
-def test_unknown_context_is_reported_as_such(tmp_path, monkeypatch):
+def unreachable_kubeconfig(tmp_path) -> str:
     config = tmp_path / "config.yaml"
     config.write_text(
         yaml.safe_dump(
@@ -28,7 +28,19 @@ def test_unknown_context_is_reported_as_such(tmp_path, monkeypatch):
             }
         )
     )
-    monkeypatch.setenv("KUBECONFIG", str(config))
+    return str(config)
+
+
+def test_unknown_context_is_reported_as_such(tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", unreachable_kubeconfig(tmp_path))
     with pytest.raises(kube.ClusterError, match="typo"):
         kube.connect(context="typo")
     assert kube.connect(context="real").context == "real"
+
+
+def test_cleanup_check_fails_loudly_when_the_cluster_cannot_be_asked(tmp_path, monkeypatch):
+    """remaining() must not report "nothing left" because it could not look."""
+    monkeypatch.setenv("KUBECONFIG", unreachable_kubeconfig(tmp_path))
+    cluster = kube.connect(context="real")
+    with pytest.raises(kube.ClusterError, match="Cannot read the current objects"):
+        kube.remaining(cluster, cluster.overlay)

@@ -35,10 +35,11 @@ def test_renamed_metrics_point_at_names_vllm_exposes_and_the_old_ones_are_gone()
 
 
 def test_value_accepts_the_blogs_old_name():
-    table = vllm_metrics.parse(SCRAPE)
-    assert vllm_metrics.value(table, "vllm:gpu_cache_usage_perc") == vllm_metrics.value(
-        table, "vllm:kv_cache_usage_perc"
+    table = vllm_metrics.parse(
+        "# TYPE vllm:kv_cache_usage_perc gauge\n"
+        'vllm:kv_cache_usage_perc{engine="0",model_name="m"} 0.42\n'
     )
+    assert vllm_metrics.value(table, "vllm:gpu_cache_usage_perc") == 0.42
 
 
 def test_a_misspelt_metric_suggests_the_real_name():

@@ -38,10 +38,10 @@ from typing import Any
 
 from lightkube import ALL_NS, Client, KubeConfig
 from lightkube.core.exceptions import ApiError
-from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.core_v1 import Pod
 from lightkube.types import PatchType
 
+from tutorial_lib.crds import Logs, PortForward
 from tutorial_lib.local import cluster, daemons, paths, runtime
 from tutorial_lib.portforward import free_port
 
@@ -55,9 +55,6 @@ IMAGE_ENTRYPOINT = ("vllm", "serve")
 OWNER_ENV = cluster.OWNER_ENV
 FIELD_MANAGER = "vllm-tutorial-bridge"
 BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
-
-Logs = create_namespaced_resource("kwok.x-k8s.io", "v1alpha1", "Logs", "logs")
-PortForward = create_namespaced_resource("kwok.x-k8s.io", "v1alpha1", "PortForward", "portforwards")
 
 
 def runs_vllm(pod: Pod) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from tutorial_lib.errors import LocalClusterError
-from tutorial_lib.local import binaries, daemons, paths, runtime, versions
+from tutorial_lib.local import binaries, daemons, monitoring, paths, runtime, versions
 from tutorial_lib.local.progress import run_logged
 
 CONTEXT = f"kwok-{versions.CLUSTER_NAME}"
@@ -208,6 +208,7 @@ def components() -> list[Component]:
         for daemon in DAEMONS:
             pid = daemon.pid()
             result.append(Component(daemon.name, pid, pid is not None))
+        result.append(Component("prometheus /-/ready", None, monitoring.ready()))
     return result
 
 
@@ -377,11 +378,15 @@ def up() -> ClusterStatus:
     binaries.ensure_binaries(("prometheus",))
     for daemon in DAEMONS:
         daemon.start()
+    deadline = time.monotonic() + 20  # Prometheus opens its TSDB first
+    while not monitoring.ready() and time.monotonic() < deadline:
+        time.sleep(0.3)
     final = status()
     if not final.healthy:
         raise LocalClusterError(
             f"The local cluster is not healthy after up:\n{final}",
-            "Run `python -m tutorial_lib.local down` and `up` again.",
+            "Run `python -m tutorial_lib.local down` and `up` again; the daemons log to "
+            f"{paths.state_dir()}/runtime-bridge.log and monitoring.log.",
         )
     _say(f"Ready. kubeconfig: {paths.kubeconfig_path()}\ncontext:    {CONTEXT}")
     return final

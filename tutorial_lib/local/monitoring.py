@@ -28,16 +28,19 @@ import os
 import signal
 import subprocess
 import threading
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx  # what lightkube raises for connection errors
 import yaml
 from lightkube import ALL_NS, Client, KubeConfig
-from lightkube.generic_resource import create_namespaced_resource
+from lightkube.core.exceptions import ApiError
 from lightkube.resources.core_v1 import Service
 from lightkube.resources.discovery_v1 import EndpointSlice
 
+from tutorial_lib.crds import PortForward, PrometheusRule, ServiceMonitor
 from tutorial_lib.local import binaries, cluster, daemons, paths
 
 log = logging.getLogger("tutorial_lib.monitoring")
@@ -47,18 +50,19 @@ SYNC_SECONDS = 2.0
 DEFAULT_INTERVAL = "30s"
 FIELD_MANAGER = "vllm-tutorial-monitoring"
 
-ServiceMonitor = create_namespaced_resource(
-    "monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors"
-)
-PrometheusRule = create_namespaced_resource(
-    "monitoring.coreos.com", "v1", "PrometheusRule", "prometheusrules"
-)
-PortForward = create_namespaced_resource("kwok.x-k8s.io", "v1alpha1", "PortForward", "portforwards")
-
 
 def url() -> str:
     """Where the local Prometheus answers (its API; the web UI's assets are not built)."""
     return f"http://127.0.0.1:{PORT}"
+
+
+def ready() -> bool:
+    """Prometheus answers ``/-/ready`` (not just: the daemon runs)."""
+    try:
+        with urllib.request.urlopen(url() + "/-/ready", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 def home() -> Path:
@@ -219,7 +223,7 @@ def run(client: Client, stopping: threading.Event) -> None:
             if write(desired(client)):
                 log.info("configuration changed; reloading Prometheus")
                 prometheus.send_signal(signal.SIGHUP)
-        except Exception as exc:  # the API server restarts (API or connection errors): retry
+        except (ApiError, httpx.HTTPError) as exc:  # the API server restarts: retry
             log.warning("sync failed (%s); retrying", exc)
     prometheus.terminate()
     try:
