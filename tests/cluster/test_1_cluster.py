@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 from lightkube import Client
-from lightkube.core.exceptions import ApiError
 from lightkube.models.core_v1 import Container, PodSpec, ResourceRequirements, Toleration
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Event, Node, Pod
 
+import tutorial_lib as tl
 from tests.helpers import eventually
 from tutorial_lib.local import cluster
 from tutorial_lib.local.binaries import ensure_binaries
@@ -92,21 +91,17 @@ def test_pod_without_toleration_is_refused_for_the_taint(client: Client, namespa
 
 
 @pytest.fixture
-def free_gpu(client: Client):
+def free_gpu(local_cluster):
     """The node has one GPU: pause the tutorial's vLLM Deployment, if any, for this test."""
+    connection = tl.connect(local=True)
     try:
-        replicas = client.get(Deployment, "vllm", namespace="ml-models").spec.replicas
-    except ApiError:
+        replicas = tl.scale(connection, 0)
+    except tl.ClusterError:  # no Deployment: the GPU is free
         yield
         return
-    client.patch(Deployment, "vllm", {"spec": {"replicas": 0}}, namespace="ml-models")
-    eventually(
-        lambda: not list(client.list(Pod, namespace="ml-models", labels={"app": "vllm"})),
-        timeout=60,
-        what="the vLLM pod to go",
-    )
+    tl.wait_gone(connection, timeout=60)
     yield
-    client.patch(Deployment, "vllm", {"spec": {"replicas": replicas}}, namespace="ml-models")
+    tl.scale(connection, replicas)
 
 
 @pytest.mark.usefixtures("free_gpu")
