@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint lab cluster-up cluster-down cluster-status prepare bench
+.PHONY: setup demo test test-unit lint lab cluster-up cluster-down cluster-status prepare bench
 
 setup: $(STAMP)
 
@@ -19,10 +19,18 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(PY) -m tutorial_lib.demo
 
-## Every test: lint, unit tests, the local-cluster tests and all notebooks (nbmake).
-test: setup prepare
+## Every test, fastest tier first: lint and layer contracts, unit (no cluster, no Go tools),
+## tools (the policy engine, promtool), install (lowest pinned versions), then the local
+## cluster's tests and all notebooks (nbmake), in random order.
+test: test-unit prepare
+	$(PY) -m pytest tests/tools tests/install
+	$(PY) -m pytest tests/cluster notebooks
+
+## The fast tier alone: under a minute, no cluster, no Go toolchain needed.
+test-unit: setup
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest tests/unit
 
 ## Obtain the cluster binaries (and later the runtime) with visible progress before pytest.
 prepare: setup

@@ -10,30 +10,23 @@ disk (cold); later runs find it in the page cache (warm). Prints a Markdown tabl
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import platform
 import time
 from datetime import date
 from pathlib import Path
 
-from lightkube.core.exceptions import ApiError
-from lightkube.resources.apps_v1 import Deployment
-
-from tutorial_lib import completions, kube, wait
+import tutorial_lib as tl
 from tutorial_lib.local import cluster
-from tutorial_lib.portforward import PortForward
 
-OVERLAY = Path(__file__).resolve().parent.parent / "manifests" / "overlays" / "local"
 QUESTION = "What is Kubernetes? Answer in one sentence."
 
 
-def remove_vllm(connection: kube.Cluster) -> None:
+def remove_vllm(connection: tl.Connection) -> None:
     """Delete the Deployment and wait until its pods are gone, so each run starts cold."""
-    with contextlib.suppress(ApiError):
-        connection.client.delete(Deployment, "vllm", namespace="ml-models")
-    while kube.pods(connection, "ml-models", {"app": "vllm"}):
-        time.sleep(0.5)
+    deployment = tl.manifests.ROOT / "base" / "deployment.yaml"
+    tl.delete(connection, deployment)
+    tl.wait_gone(connection)
 
 
 def resident_mib(uid: str) -> float:
@@ -50,22 +43,22 @@ def resident_mib(uid: str) -> float:
     return total / 1024
 
 
-def one_run(connection: kube.Cluster) -> dict[str, float]:
+def one_run(connection: tl.Connection) -> dict[str, float]:
     remove_vllm(connection)
     started = time.monotonic()
-    kube.apply(connection, OVERLAY)
-    pod = wait.wait_ready(connection, timeout=600)
+    tl.apply(connection, connection.overlay)
+    pod = tl.wait_ready(connection, timeout=600)
     ready = time.monotonic() - started
-    with PortForward(connection.kubectl, "svc/vllm-service", 8000) as tunnel:
-        first = completions.chat(tunnel.url, QUESTION, max_tokens=60, temperature=0.0)
+    with tl.port_forward(connection) as tunnel:
+        first = tl.chat(tunnel.url, QUESTION, max_tokens=60, temperature=0.0)
         first_answer = time.monotonic() - started
-        longer = completions.complete(tunnel.url, "Kubernetes is", max_tokens=128, temperature=0.0)
+        longer = tl.complete(tunnel.url, "Kubernetes is", max_tokens=128, temperature=0.0)
     return {
         "ready": ready,
         "first_answer": first_answer,
         "ttft": first.time_to_first_token,
         "tokens_per_s": longer.tokens_per_second,
-        "rss": resident_mib(pod.metadata.uid),
+        "rss": resident_mib(pod.uid),
     }
 
 
@@ -73,7 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=2)
     args = parser.parse_args()
-    connection = kube.connect(local=True)
+    connection = tl.connect(local=True)
     runs = [one_run(connection) for _ in range(args.runs)]
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}"
     print(f"\n### Local runtime, {date.today()} ({machine})\n")

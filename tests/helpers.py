@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
+import yaml
+
 T = TypeVar("T")
+
+#: The repository's root (pyproject.toml, manifests/, notebooks/).
+ROOT = Path(__file__).resolve().parents[1]
+#: A server address where nothing listens: every request is refused at once.
+NOWHERE = "https://127.0.0.1:1"
 
 
 def eventually(probe: Callable[[], T | None], timeout: float = 30, what: str = "") -> T:
@@ -18,3 +26,24 @@ def eventually(probe: Callable[[], T | None], timeout: float = 30, what: str = "
             return result
         time.sleep(0.3)
     raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def write_kubeconfig(path: Path, server: str = NOWHERE, context: str = "real") -> Path:
+    """A kubeconfig with one context ``context`` for ``server``, current, with a token user.
+
+    The token keeps kubectl from prompting for a username on a terminal (it does that for
+    a user without credentials).
+    """
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": context,
+                "clusters": [{"name": context, "cluster": {"server": server}}],
+                "users": [{"name": context, "user": {"token": "not-a-real-token"}}],
+                "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
+            }
+        )
+    )
+    return path

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import sys
 
-from tutorial_lib import completions, kube, wait
+from tutorial_lib.api.connect import connect
+from tutorial_lib.api.live import LiveStartup
+from tutorial_lib.api.smoke import smoke_test
 from tutorial_lib.errors import TutorialError
-from tutorial_lib.live import LiveStartup
-from tutorial_lib.portforward import port_forward
-from tutorial_lib.smoke import smoke_test
+from tutorial_lib.kube.objects import apply
+from tutorial_lib.kube.portforward import port_forward
+from tutorial_lib.kube.waits import wait_ready
+from tutorial_lib.serving import completions
 
 #: The stand-in model speaks English only; the blog asked Mistral in German.
 QUESTION = "What is Kubernetes? Answer in one sentence."
@@ -26,15 +29,15 @@ BLOG_ANSWER = (
 
 def main() -> int:
     try:
-        cluster = kube.connect(local=True)
+        cluster = connect(local=True)
         print(f"\nConnected to {cluster}.\nApplying manifests/overlays/local:")
-        print(kube.apply(cluster, cluster.overlay).to_string(index=False))
+        print(apply(cluster, cluster.overlay).to_string(index=False))
         live = LiveStartup(table=False)
         print("\nvLLM startup (lines with memory figures marked *):")
-        pod = wait.wait_ready(cluster, on_line=live)
-        print(f"\nPod {pod.metadata.name} is Ready on node {pod.spec.nodeName}.")
-        figures = live.catch_up(cluster, pod.metadata.name)
-        print("\nStartup figures (tutorial_lib.startup):")
+        pod = wait_ready(cluster, on_line=live)
+        print(f"\nPod {pod.name} is Ready on node {pod.node}.")
+        figures = live.catch_up(cluster, pod.name)
+        print("\nStartup figures (tutorial_lib.domain.startup):")
         print(figures.to_frame()[["figure", "value", "unit"]].to_string(index=False))
         with port_forward(cluster) as tunnel:
             answer = completions.chat(tunnel.url, QUESTION, max_tokens=60, temperature=0.2)

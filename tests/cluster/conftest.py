@@ -1,31 +1,108 @@
+"""Fixtures of the cluster tier: each test ensures what it needs, so any order works.
+
+``connection`` is made per test: ``tl.connect`` repairs or restarts the local cluster when
+an earlier test (the lifecycle tests) took it down, and a new connection reads the new
+kubeconfig.
+"""
+
 from __future__ import annotations
 
+import os
+import signal
+import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from lightkube import Client, KubeConfig
-from lightkube.resources.core_v1 import Namespace, ServiceAccount
+from kubernetes import client, utils
 
+import tutorial_lib as tl
 from tests.helpers import eventually
-from tutorial_lib.local import cluster, paths
-
-
-@pytest.fixture(scope="session")
-def client(local_cluster) -> Client:
-    config = KubeConfig.from_file(paths.kubeconfig_path())
-    return Client(config.get(context_name=cluster.CONTEXT))
+from tutorial_lib.kube.watch import Background, Event, ListWatch
+from tutorial_lib.local import cluster
 
 
 @pytest.fixture
-def namespace(client: Client) -> Iterator[str]:
+def connection(local_cluster) -> tl.Connection:
+    return tl.connect(local=True)
+
+
+@pytest.fixture
+def serving(connection) -> tl.Connection:
+    """The tutorial's vLLM Deployment applied and Ready (reused when it already is)."""
+    tl.ensure_serving(connection, timeout=600)
+    return connection
+
+
+@pytest.fixture
+def namespace(connection) -> Iterator[str]:
     name = f"test-{uuid.uuid4().hex[:8]}"
-    client.create(Namespace(metadata={"name": name}))
+    core = connection.core
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     # Pods are refused until the controller-manager has created the default ServiceAccount.
     eventually(
-        lambda: list(client.list(ServiceAccount, namespace=name)),
+        lambda: core.list_namespaced_service_account(name).items,
         timeout=30,
         what=f"the default ServiceAccount in {name}",
     )
     yield name
-    client.delete(Namespace, name)
+    core.delete_namespace(name)
+
+
+@pytest.fixture
+def free_gpu(connection) -> Iterator[None]:
+    """The node has one GPU: pause the tutorial's vLLM Deployment, if any, for this test."""
+    try:
+        replicas = tl.scale(connection, 0)
+    except tl.errors.NotFound:  # no Deployment: the GPU is free
+        yield
+        return
+    tl.wait_gone(connection, timeout=60)
+    yield
+    tl.scale(connection, replicas)
+
+
+def restart_api_server() -> None:
+    """Kill kube-apiserver as a crash would, and let ``up`` repair the cluster."""
+    pid = next(c.pid for c in cluster.components() if c.name == "kube-apiserver")
+    os.kill(pid, signal.SIGKILL)
+    eventually(lambda: not cluster.status().api_ready, what="the API server to be down")
+    assert cluster.up().healthy
+
+
+def create(connection: tl.Connection, obj: dict[str, Any], namespace: str) -> None:
+    """Create one object from its manifest, as ``kubectl create -f`` would."""
+    utils.create_from_dict(connection.api, obj, namespace=namespace)
+
+
+# --- watching ConfigMaps (test_watch, test_lifecycle) -------------------------------------
+
+LABELS = {"test": "watch"}
+
+
+def configmap(name: str, value: str = "1") -> client.V1ConfigMap:
+    return client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name=name, labels=LABELS), data={"value": value}
+    )
+
+
+def take(stream: Background[Event], count: int, within: float = 30) -> list[tuple[str, str]]:
+    """The next ``count`` events as (type, name), or fewer when they do not come."""
+    got: list[tuple[str, str]] = []
+    deadline = time.monotonic() + within
+    while len(got) < count and time.monotonic() < deadline and not stream.ended:
+        event = stream.get(1)
+        if event is not None:
+            got.append((event.type, event.object.metadata.name))
+    return got
+
+
+def configmaps(connection, namespace: str, **options) -> ListWatch:
+    return ListWatch(
+        connection,
+        connection.core.list_namespaced_config_map,
+        namespace,
+        label_selector="test=watch",
+        **options,
+    )

@@ -4,7 +4,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from tutorial_lib.calculator import Calculator, stacked_bar
+import pytest
+
+from tutorial_lib.domain.calculator import Calculator, stacked_bar
 
 
 def test_defaults_are_the_blogs_l4_setup():
@@ -35,10 +37,22 @@ def test_fp8_kv_cache_doubles_the_tokens():
     assert 2 * tokens <= calc.plan.capacity.tokens <= 2 * tokens + 16
 
 
-def test_stacked_bar_has_one_segment_per_budget_part():
-    ax = stacked_bar(Calculator().update())
-    assert len(ax.patches) == 4
-    assert "tokens" in ax.get_title()
+def test_stacked_bar_shows_each_budget_part_with_its_size():
+    budget = Calculator().update()
+    ax = stacked_bar(budget)
+    parts = [budget.weights_gib, budget.activation_gib, budget.kv_cache_gib, budget.cuda_graph_gib]
+    assert [bar.get_width() for bar in ax.patches] == pytest.approx(parts)
+    labels = ax.get_legend_handles_labels()[1]
+    assert f"KV cache {budget.kv_cache_gib:.2f} GiB" in labels
+    assert f"L4 {budget.gpu.total_gib:.2f} GiB" in labels
+    assert f"{budget.capacity.tokens:,} tokens" in ax.get_title()
+    assert "no room for CUDA graphs" not in ax.get_title()
+
+
+def test_stacked_bar_says_when_cuda_graphs_do_not_fit():
+    calc = Calculator()
+    calc.utilization.value = 0.95
+    assert "no room for CUDA graphs" in stacked_bar(calc.plan).get_title()
 
 
 def test_calculator_renders_as_a_widget_in_a_real_kernel():
@@ -49,7 +63,7 @@ def test_calculator_renders_as_a_widget_in_a_real_kernel():
     notebook = nbformat.v4.new_notebook()
     notebook.cells.append(
         nbformat.v4.new_code_cell(
-            "from tutorial_lib.calculator import Calculator\ncalc = Calculator()\ncalc"
+            "from tutorial_lib.domain.calculator import Calculator\ncalc = Calculator()\ncalc"
         )
     )
     notebook.cells.append(

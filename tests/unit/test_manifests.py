@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 from functools import cache
-from pathlib import Path
 
 import jsonschema
 import kubernetes_validate
@@ -13,11 +12,10 @@ import pytest
 import yaml
 from kubernetes_validate.utils import ValidationError
 
-from tutorial_lib import manifests
-from tutorial_lib.local import binaries
-from tutorial_lib.sizing import GIB
+from tests.helpers import ROOT
+from tutorial_lib.domain.sizing import GIB
+from tutorial_lib.tools import binaries, manifests
 
-ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = manifests.OVERLAYS
 PACKAGE = ROOT / "tutorial_lib" / "local"
 
@@ -51,9 +49,10 @@ def test_overlay_renders_the_blogs_five_objects(overlay):
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_builtin_objects_validate_strictly_against_kubernetes_1_36(overlay):
-    for obj in render(overlay):
-        if obj["kind"] != "ServiceMonitor":
-            kubernetes_validate.validate(obj, "1.36", strict=True)
+    builtin = [obj for obj in render(overlay) if obj["kind"] != "ServiceMonitor"]
+    assert len(builtin) == 4
+    for obj in builtin:
+        kubernetes_validate.validate(obj, "1.36", strict=True)
 
 
 def test_strict_validation_names_an_unknown_field():

@@ -30,3 +30,28 @@ def test_has_a_cell_timeout_and_ends_in_checks(path):
     last = notebook.cells[-1]
     assert last.cell_type == "code" and "assert " in last.source
     assert "## Checks" in notebook.cells[-2].source.splitlines()
+
+
+#: What a cell would write to reach past ``tl.*`` into a Kubernetes client.
+CLIENT_ACCESS = (
+    "import kubernetes",
+    "from kubernetes",
+    "lightkube",
+    "from tutorial_lib",
+    "import tutorial_lib.",
+    ".api.",
+    ".core.",
+    ".metadata.",
+    ".spec.",
+    ".status.",
+)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_cells_use_tl_only_never_a_client_object(path):
+    notebook = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        found = [text for text in CLIENT_ACCESS if text in cell.source]
+        assert not found, f"cell {index} reaches past tl.*: {found}"

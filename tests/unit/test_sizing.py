@@ -5,14 +5,14 @@ import math
 import pandas as pd
 import pytest
 
-from tutorial_lib.sizing import (
+from tutorial_lib.domain.sizing import (
     ModelSpec,
     blocks_per_request,
     compare,
     kv_cache_capacity,
     plan,
 )
-from tutorial_lib.startup import parse_startup_log
+from tutorial_lib.domain.startup import parse_startup_log
 
 SMOL = ModelSpec.preset("HuggingFaceTB/SmolLM2-135M-Instruct")
 MISTRAL_AWQ = ModelSpec.preset("TheBloke/Mistral-7B-v0.1-AWQ")

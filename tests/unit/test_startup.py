@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_lib.startup import BLOG_L4_LOG, StartupFigures, StartupLogParser, parse_startup_log
+from tutorial_lib.domain.startup import (
+    BLOG_L4_LOG,
+    StartupFigures,
+    StartupLogParser,
+    parse_startup_log,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -153,8 +158,9 @@ def test_incremental_feed_reports_new_figures_once():
         "weights " + "is " * 5_000,
     ],
 )
-def test_garbage_and_truncated_input_never_raises(garbage):
-    parse_startup_log(garbage)
+def test_garbage_and_truncated_input_never_raises_nor_invents_figures(garbage):
+    figures = parse_startup_log(garbage)
+    assert figures.found() == {} and figures.warnings == []
 
 
 def test_truncated_log_keeps_what_it_read():

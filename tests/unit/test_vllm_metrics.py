@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_lib import vllm_metrics
+from tutorial_lib.errors import MetricsError
+from tutorial_lib.serving import vllm_metrics
 
 SCRAPE = (Path(__file__).parent / "fixtures" / "vllm-0.32-cpu-metrics.txt").read_text()
 
@@ -23,12 +24,14 @@ def histogram(buckets: dict[str, int]) -> str:
 def test_every_key_metric_exists_in_a_real_scrape():
     table = vllm_metrics.parse(SCRAPE)
     samples = set(table["sample"])
+    assert vllm_metrics.KEY_METRICS
     for name in vllm_metrics.KEY_METRICS:
         assert name in samples or f"{name}_bucket" in samples, name
 
 
 def test_renamed_metrics_point_at_names_vllm_exposes_and_the_old_ones_are_gone():
     samples = set(vllm_metrics.parse(SCRAPE)["sample"])
+    assert "vllm:gpu_cache_usage_perc" in vllm_metrics.RENAMED  # the blog's name
     for old, new in vllm_metrics.RENAMED.items():
         assert old not in samples and f"{old}_bucket" not in samples, old
         assert new in samples or f"{new}_bucket" in samples, new
@@ -43,7 +46,7 @@ def test_value_accepts_the_blogs_old_name():
 
 
 def test_a_misspelt_metric_suggests_the_real_name():
-    with pytest.raises(vllm_metrics.MetricsError, match="Did you mean vllm:num_requests_running"):
+    with pytest.raises(MetricsError, match="Did you mean vllm:num_requests_running"):
         vllm_metrics.value(vllm_metrics.parse(SCRAPE), "vllm:num_request_running")
 
 

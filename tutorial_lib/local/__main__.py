@@ -7,6 +7,7 @@ import sys
 
 from tutorial_lib.errors import TutorialError
 from tutorial_lib.local import binaries, cluster, paths, runtime
+from tutorial_lib.tools import binaries as tool_binaries
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "kubeconfig":
             print(paths.kubeconfig_path())
         elif args.command == "prepare":
-            everything = binaries.ALL_BINARIES + binaries.TOOLS
-            for name, path in binaries.ensure_binaries(everything).items():
+            everything = [*binaries.CLUSTER, *tool_binaries.TOOLS]
+            for name, path in tool_binaries.ensure(everything).items():
                 print(f"{name:<24} {path}")
             env = runtime.ensure_runtime()
             print(f"{'vLLM ' + runtime.smoke(env):<24} {env.venv}")

@@ -26,24 +26,24 @@ import logging
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lightkube import ALL_NS, Client, KubeConfig
-from lightkube.core.exceptions import ApiError
-from lightkube.resources.core_v1 import Pod
-from lightkube.types import PatchType
+from kubernetes.client import V1Pod
 
-from tutorial_lib.crds import Logs, PortForward
+from tutorial_lib import names
+from tutorial_lib.errors import ClusterError, NotFound
+from tutorial_lib.kube.connection import Connection, from_kubeconfig
+from tutorial_lib.kube.watch import ListWatch
 from tutorial_lib.local import cluster, daemons, paths, runtime
-from tutorial_lib.portforward import free_port
 
 log = logging.getLogger("tutorial_lib.bridge")
 
@@ -53,13 +53,32 @@ IMAGE_ENTRYPOINT = ("vllm", "serve")
 #: Every process the bridge starts carries this variable (children inherit it), so ``down``
 #: can find them all, even after the bridge itself crashed.
 OWNER_ENV = cluster.OWNER_ENV
-FIELD_MANAGER = "vllm-tutorial-bridge"
+FIELD_MANAGER = f"{names.FIELD_MANAGER}-bridge"
 BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
+#: kwok's custom resources behind ``kubectl logs`` and ``kubectl port-forward`` of its pods.
+KWOK_GROUP, KWOK_VERSION = "kwok.x-k8s.io", "v1alpha1"
+#: The probes a container may have: the name in the manifest, the client model's attribute.
+PROBES = {
+    "startupProbe": "startup_probe",
+    "readinessProbe": "readiness_probe",
+    "livenessProbe": "liveness_probe",
+}
 
 
-def runs_vllm(pod: Pod) -> bool:
+def runs_vllm(pod: V1Pod) -> bool:
     """The same rule as the kwok stages: the bridge owns pods whose container runs vLLM."""
-    return any(c.image.startswith(VLLM_IMAGE_PREFIX) for c in pod.spec.containers)
+    return any(_is_vllm(c) for c in pod.spec.containers)
+
+
+def _is_vllm(container: Any) -> bool:
+    return (container.image or "").startswith(VLLM_IMAGE_PREFIX)
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _served_model_name(command: list[str]) -> list[str]:
@@ -71,8 +90,15 @@ def _served_model_name(command: list[str]) -> list[str]:
     return [f"--served-model-name={command[2]}"]
 
 
+def rfc3339(moment: dt.datetime) -> str:
+    """A timestamp as the API writes it: UTC, whole seconds, ``Z``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(dt.datetime.now(dt.UTC))
 
 
 @dataclass
@@ -88,16 +114,16 @@ class Probe:
 
     @classmethod
     def from_spec(cls, spec: Any, ports: dict[str, int]) -> Probe | None:
-        if spec is None or spec.httpGet is None:
+        if spec is None or spec.http_get is None:
             return None
-        port = spec.httpGet.port
+        port = spec.http_get.port
         return cls(
-            path=spec.httpGet.path or "/",
+            path=spec.http_get.path or "/",
             port=ports.get(str(port), int(port) if str(port).isdigit() else 0),
-            period=spec.periodSeconds or 10,
-            timeout=spec.timeoutSeconds or 1,
-            failure_threshold=spec.failureThreshold or 3,
-            initial_delay=spec.initialDelaySeconds or 0,
+            period=spec.period_seconds or 10,
+            timeout=spec.timeout_seconds or 1,
+            failure_threshold=spec.failure_threshold or 3,
+            initial_delay=spec.initial_delay_seconds or 0,
         )
 
     def check(self, local_port: int) -> bool:
@@ -150,8 +176,8 @@ class Container:
 class PodRunner:
     """Plays one pod: start, probe, restart, stop. All of its work happens in its thread."""
 
-    client: Client
-    pod: Pod
+    connection: Connection
+    pod: V1Pod
     env: runtime.Runtime
     stop_event: threading.Event = field(default_factory=threading.Event)
     grace: float = 30.0
@@ -160,11 +186,14 @@ class PodRunner:
         meta = self.pod.metadata
         self.name, self.namespace, self.uid = meta.name, meta.namespace, meta.uid
         self.dir = paths.state_dir() / "pods" / f"{self.namespace}_{self.name}_{self.uid}"
-        spec = next(c for c in self.pod.spec.containers if c.image.startswith(VLLM_IMAGE_PREFIX))
+        spec = next(c for c in self.pod.spec.containers if _is_vllm(c))
         self.spec = spec
         self.container = Container(spec.name, spec.image)
-        self.container_ports = {str(p.containerPort): p.containerPort for p in spec.ports or []}
-        self.container_ports |= {p.name: p.containerPort for p in spec.ports or [] if p.name}
+        self.container_ports = {str(p.container_port): p.container_port for p in spec.ports or []}
+        self.container_ports |= {p.name: p.container_port for p in spec.ports or [] if p.name}
+        # When the pod was first started, kept across container restarts (the kubelet's way).
+        started = self.pod.status.start_time if self.pod.status else None
+        self.start_time = rfc3339(started) if started else now()
         self.local_ports = {port: free_port() for port in set(self.container_ports.values())}
         self.thread = threading.Thread(target=self._run, name=f"pod-{self.name}", daemon=True)
 
@@ -201,8 +230,8 @@ class PodRunner:
         self._spawn()
         self._patch_status()
         probes = {
-            kind: Probe.from_spec(getattr(self.spec, kind), self.container_ports)
-            for kind in ("startupProbe", "readinessProbe", "livenessProbe")
+            kind: Probe.from_spec(getattr(self.spec, attribute), self.container_ports)
+            for kind, attribute in PROBES.items()
         }
         failures = {kind: 0 for kind in probes}
         started = probes["startupProbe"] is None
@@ -281,10 +310,10 @@ class PodRunner:
     def _volume_dirs(self) -> dict[str, Path]:
         """Each volumeMount of the container: its mountPath -> a folder of this pod's."""
         mounts = {}
-        for mount in self.spec.volumeMounts or []:
+        for mount in self.spec.volume_mounts or []:
             folder = self.dir / "volumes" / mount.name
             folder.mkdir(parents=True, exist_ok=True)
-            mounts[mount.mountPath] = folder
+            mounts[mount.mount_path] = folder
         return mounts
 
     def _map_path(self, value: str, mounts: dict[str, Path]) -> str:
@@ -408,16 +437,30 @@ class PodRunner:
     def _owner(self) -> dict[str, Any]:
         return {"apiVersion": "v1", "kind": "Pod", "name": self.name, "uid": self.uid}
 
-    def _apply(self, resource: Any, spec: dict[str, Any]) -> None:
-        body = resource(
-            metadata={
+    def _apply(self, kind: str, plural: str, spec: dict[str, Any]) -> None:
+        """Server-side apply of the pod's kwok object (``Logs``, ``PortForward``), owned by it."""
+        body = {
+            "apiVersion": f"{KWOK_GROUP}/{KWOK_VERSION}",
+            "kind": kind,
+            "metadata": {
                 "name": self.name,
                 "namespace": self.namespace,
                 "ownerReferences": [self._owner()],
             },
-            spec=spec,
+            "spec": spec,
+        }
+        self.connection.call(
+            self.connection.custom.patch_namespaced_custom_object,
+            KWOK_GROUP,
+            KWOK_VERSION,
+            self.namespace,
+            plural,
+            self.name,
+            body,
+            field_manager=FIELD_MANAGER,
+            force=True,
+            _content_type="application/apply-patch+yaml",
         )
-        self.client.apply(body, field_manager=FIELD_MANAGER, force=True)
 
     def _publish_logs(self) -> None:
         entry: dict[str, Any] = {
@@ -427,14 +470,14 @@ class PodRunner:
         }
         if self.container.previous_log_file:
             entry["previousLogsFile"] = str(self.container.previous_log_file)
-        self._apply(Logs, {"logs": [entry]})
+        self._apply("Logs", "logs", {"logs": [entry]})
 
     def _publish_forwards(self) -> None:
         forwards = [
             {"ports": [port], "target": {"port": local, "address": "127.0.0.1"}}
             for port, local in self.local_ports.items()
         ]
-        self._apply(PortForward, {"forwards": forwards})
+        self._apply("PortForward", "portforwards", {"forwards": forwards})
 
     def _pod_ip(self) -> str:
         digest = hashlib.sha256(self.uid.encode()).digest()
@@ -447,9 +490,7 @@ class PodRunner:
             "phase": "Running",
             "podIP": self._pod_ip(),
             "podIPs": [{"ip": self._pod_ip()}],
-            "startTime": self.pod.status.startTime
-            if self.pod.status and self.pod.status.startTime
-            else stamp,
+            "startTime": self.start_time,
             "conditions": [
                 {"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp},
                 {"type": "Initialized", "status": "True", "lastTransitionTime": stamp},
@@ -459,81 +500,95 @@ class PodRunner:
             "containerStatuses": [self.container.status()],
         }
         try:
-            self.client.patch(
-                Pod.Status,
+            self.connection.call(
+                self.connection.core.patch_namespaced_pod_status,
                 self.name,
+                self.namespace,
                 {"status": status},
-                namespace=self.namespace,
-                patch_type=PatchType.MERGE,
+                field_manager=FIELD_MANAGER,
+                _content_type="application/merge-patch+json",
             )
-        except ApiError as exc:
-            if exc.status.code == 404:  # the pod is gone: nothing left to run it for
-                self.stop_event.set()
-            else:
-                log.warning("pod %s/%s: status not written (%s)", self.namespace, self.name, exc)
+        except NotFound:  # the pod is gone: nothing left to run it for
+            self.stop_event.set()
         except Exception as exc:  # the API server restarts; the next change writes again
             log.warning("pod %s/%s: status not written (%s)", self.namespace, self.name, exc)
 
     def _remove_pod(self) -> None:
         """After the process is gone: what the kubelet does last, a deletion with grace 0."""
         try:
-            self.client.delete(Pod, self.name, namespace=self.namespace, grace_period=0)
+            delete_pod(self.connection, self.name, self.namespace)
         except Exception as exc:  # already gone, or the API server is away: down cleans up
             log.info("pod %s/%s: not deleted (%s)", self.namespace, self.name, exc)
+
+
+def delete_pod(connection: Connection, name: str, namespace: str) -> None:
+    """``kubectl delete pod --grace-period=0``: the object goes, the process is gone already."""
+    connection.call(connection.core.delete_namespaced_pod, name, namespace, grace_period_seconds=0)
 
 
 class Bridge:
     """Watches pods and keeps one ``PodRunner`` per vLLM pod bound to a node."""
 
-    def __init__(self, client: Client, env: runtime.Runtime) -> None:
-        self.client, self.env = client, env
+    def __init__(self, connection: Connection, env: runtime.Runtime) -> None:
+        self.connection, self.env = connection, env
         self.runners: dict[str, PodRunner] = {}
         self.stopping = threading.Event()
+        self._events: ListWatch | None = None
 
-    def handle(self, event: str, pod: Pod) -> None:
+    def handle(self, event: str, pod: V1Pod) -> None:
         uid = pod.metadata.uid
-        if not pod.spec.nodeName or not runs_vllm(pod):
+        if not pod.spec.node_name or not runs_vllm(pod):
             return
         runner = self.runners.get(uid)
         if event == "DELETED":  # gone without a graceful deletion (e.g. --force)
             if runner is not None:
                 runner.stop(0)
             return
-        if pod.metadata.deletionTimestamp is not None:
+        if pod.metadata.deletion_timestamp is not None:
             if runner is None:  # no process of ours: nothing to stop, just let it go
-                with contextlib.suppress(ApiError):
-                    self.client.delete(
-                        Pod, pod.metadata.name, namespace=pod.metadata.namespace, grace_period=0
-                    )
+                with contextlib.suppress(ClusterError):
+                    delete_pod(self.connection, pod.metadata.name, pod.metadata.namespace)
             elif not runner.stop_event.is_set():
-                grace = pod.metadata.deletionGracePeriodSeconds
+                grace = pod.metadata.deletion_grace_period_seconds
                 runner.stop(float(grace if grace is not None else 30))
             return
         if runner is None:
             log.info("starting pod %s/%s", pod.metadata.namespace, pod.metadata.name)
-            runner = self.runners[uid] = PodRunner(self.client, pod, self.env)
+            runner = self.runners[uid] = PodRunner(self.connection, pod, self.env)
             runner.start()
 
-    def events(self) -> Iterator[tuple[str, Pod]]:
-        """A full list (stopping runners whose pods vanished meanwhile), then the watch."""
-        listed = list(self.client.list(Pod, namespace=ALL_NS))
-        present = {pod.metadata.uid for pod in listed}
+    def _stop_vanished(self, present: Iterable[str]) -> None:
+        """After a (re)list: stop the runners whose pods are gone (missed while not watching)."""
+        present = set(present)
         for uid, runner in list(self.runners.items()):
             if uid not in present:
                 runner.stop(0)
-        for pod in listed:
-            yield "ADDED", pod
-        yield from self.client.watch(Pod, namespace=ALL_NS)
+
+    def events(self) -> ListWatch:
+        """Every pod's events: a list (stopping runners whose pods vanished), then the watch.
+
+        The watch resumes by itself after a server-side timeout, lists again after a 410
+        and waits out an API server restart.
+        """
+        events = ListWatch(
+            self.connection,
+            self.connection.core.list_pod_for_all_namespaces,
+            on_list=lambda: self._stop_vanished(events.known),
+        )
+        self._events = events
+        if self.stopping.is_set():
+            events.stop()
+        return events
 
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                for event, pod in self.events():
+                for event in self.events():
                     if self.stopping.is_set():
                         break
-                    self.handle(event, pod)
+                    self.handle(event.type, event.object)
                     self._forget_finished()
-            except Exception as exc:  # the watch ended or the API server restarted
+            except Exception as exc:  # refused by the API server (not just away), or a bug
                 if self.stopping.is_set():
                     break
                 log.warning("pod watch interrupted (%s); resuming", exc)
@@ -544,9 +599,13 @@ class Bridge:
             if not runner.thread.is_alive():
                 del self.runners[uid]
 
-    def shutdown(self) -> None:
+    def shutdown(self, watcher: threading.Thread | None = None) -> None:
         """Stop every container; their pods go, and their Deployments create new ones."""
         self.stopping.set()
+        if self._events is not None:
+            self._events.stop()
+        if watcher is not None:  # no new runner starts once the watch has ended
+            watcher.join(timeout=5)
         runners = list(self.runners.values())
         for runner in runners:
             runner.stop(10)
@@ -556,8 +615,8 @@ class Bridge:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    for noisy in ("httpx", "httpx2"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # urllib3 warns at every retry while the API server restarts; the watches wait it out.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
     env = runtime.installed()
     if env is None:
         raise SystemExit(
@@ -567,14 +626,13 @@ def main() -> None:
     if orphans:  # containers of a bridge that crashed: a kubelet restart kills them too
         log.info("stopping %d process(es) left by a previous bridge", len(orphans))
         cluster.terminate(orphans)
-    config = KubeConfig.from_file(paths.kubeconfig_path())
-    client = Client(config.get(context_name=cluster.CONTEXT), field_manager=FIELD_MANAGER)
-    bridge = Bridge(client, env)
+    connection = from_kubeconfig(paths.kubeconfig_path(), cluster.CONTEXT, local=True)
+    bridge = Bridge(connection, env)
     signal.signal(signal.SIGTERM, lambda *_: bridge.stopping.set())
     watcher = threading.Thread(target=bridge.run, name="watch", daemon=True)
     watcher.start()
     bridge.stopping.wait()
-    bridge.shutdown()
+    bridge.shutdown(watcher)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ import yaml
 
 from tutorial_lib.errors import LocalClusterError
 from tutorial_lib.local import binaries, daemons, monitoring, paths, runtime, versions
-from tutorial_lib.local.progress import run_logged
+from tutorial_lib.tools import binaries as tool_binaries
+from tutorial_lib.tools.progress import run_logged
 
 CONTEXT = f"kwok-{versions.CLUSTER_NAME}"
 NODE_NAMES = ("gpu-node-1", "cpu-node-1")
@@ -92,14 +93,14 @@ def kwokctl_env() -> dict[str, str]:
     """Kwokctl keeps its clusters under our state dir, and finds our kubectl first."""
     env = dict(os.environ)
     env["KWOK_WORKDIR"] = str(paths.kwok_workdir())
-    env["PATH"] = f"{binaries.kubectl().parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PATH"] = f"{tool_binaries.kubectl().parent}{os.pathsep}{env.get('PATH', '')}"
     return env
 
 
 def _kwokctl(
     *args: str, check: bool = True, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
-    kwokctl = binaries.ensure_binaries(("kwokctl",))["kwokctl"]
+    kwokctl = binaries.ensure("kwokctl")["kwokctl"]
     command = [str(kwokctl), "--name", versions.CLUSTER_NAME, *args]
     try:
         proc = subprocess.run(
@@ -119,7 +120,7 @@ def kubectl(
     *args: str, input: str | None = None, check: bool = True, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """Run kubectl against the local cluster (never the reader's own current context)."""
-    command = [str(binaries.kubectl()), "--kubeconfig", str(paths.kubeconfig_path())]
+    command = [str(tool_binaries.kubectl()), "--kubeconfig", str(paths.kubeconfig_path())]
     try:
         proc = subprocess.run(
             [*command, "--context", CONTEXT, *args],
@@ -151,7 +152,7 @@ def kwokctl_config(bins: dict[str, Path]) -> dict[str, object]:
             "kubeControllerManagerBinary": str(bins["kube-controller-manager"]),
             "kubeSchedulerBinary": str(bins["kube-scheduler"]),
             "kwokControllerBinary": str(bins["kwok"]),
-            "kubectlBinary": str(binaries.kubectl()),
+            "kubectlBinary": str(tool_binaries.kubectl()),
             "bindAddress": "127.0.0.1",
             # kwok manages a node's pods only while it holds the node's Lease. After a crash the
             # restarted controller must wait for the dead one's lease to expire: keep it short
@@ -183,7 +184,7 @@ def create_args(config: Path, kubeconfig: Path | None = None) -> list[str]:
 
 def write_config() -> Path:
     """Write the configuration for kwokctl: binaries, options, and our kwok stages."""
-    bins = binaries.ensure_binaries()
+    bins = binaries.ensure()
     config = paths.state_dir() / "kwokctl.yaml"
     config.parent.mkdir(parents=True, exist_ok=True)
     stages = list(yaml.safe_load_all(paths.package_text("stages.yaml")))
@@ -313,7 +314,7 @@ def _create() -> None:
     log = paths.state_dir() / "kwokctl-create.log"
     run_logged(
         [
-            str(binaries.ensure_binaries(("kwokctl",))["kwokctl"]),
+            str(binaries.ensure("kwokctl")["kwokctl"]),
             "--name",
             versions.CLUSTER_NAME,
             *create_args(config),
@@ -351,7 +352,7 @@ def up() -> ClusterStatus:
     kubectl equivalent: ``kwokctl create cluster --runtime binary ...`` then
     ``kubectl apply -f nodes.yaml``.
     """
-    binaries.ensure_binaries()
+    binaries.ensure()
     current = status()
     if current.healthy:
         _say(f"Local cluster {versions.CLUSTER_NAME} is already running.")
@@ -375,7 +376,7 @@ def up() -> ClusterStatus:
     _apply_package_manifests()
     _wait_nodes_ready()
     runtime.ensure_runtime()
-    binaries.ensure_binaries(("prometheus",))
+    binaries.ensure("prometheus")
     for daemon in DAEMONS:
         daemon.start()
     deadline = time.monotonic() + 20  # Prometheus opens its TSDB first
@@ -437,7 +438,13 @@ def terminate(pids: list[int], grace: float = 10.0) -> None:
 
 
 def down(quiet: bool = False) -> None:
-    """Stop every process ``up`` started and remove the cluster's state; the cache stays."""
+    """Stop every process ``up`` started and remove the cluster's state; the cache stays.
+
+    It returns only when they have ended: a Go server still finishing its graceful stop
+    holds its port, and an ``up`` right after would find it taken.
+    """
+    # Taken first: a dying process no longer shows its command line, so whose it is.
+    started = set(leftover_pids())
     for daemon in DAEMONS:
         daemon.stop(terminate)
     if _cluster_dir().exists():
@@ -445,10 +452,9 @@ def down(quiet: bool = False) -> None:
         if proc.returncode != 0 and not quiet:
             _say(f"kwokctl delete cluster reported: {proc.stderr.strip()[-500:]}")
     stray = leftover_pids()
-    if stray:
-        if not quiet:
-            _say(f"Stopping {len(stray)} leftover process(es): {stray}")
-        terminate(stray)
+    if stray and not quiet:
+        _say(f"Stopping {len(stray)} leftover process(es): {stray}")
+    terminate(sorted(started | set(stray)))
     remaining = leftover_pids()
     if remaining:
         raise LocalClusterError(

@@ -1,6 +1,6 @@
 """The local cluster's own background processes: the runtime bridge and the monitoring stack.
 
-Each runs as ``python -m <module>`` in its own session, with a pid file and a log in the
+Each runs its module's ``main()`` in its own session, with a pid file and a log in the
 state dir and the marker variable that ``down`` looks for.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tutorial_lib.errors import LocalClusterError
 from tutorial_lib.local import paths
-from tutorial_lib.local.progress import tail
+from tutorial_lib.tools.progress import tail
 
 #: Set on every daemon and inherited by everything it starts; ``down`` finds them by it.
 OWNER_ENV = "VLLM_TUTORIAL_OWNER"
@@ -40,7 +40,14 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return Path(f"/proc/{pid}").exists() and "zombie" not in _proc_state(pid)
+    if "zombie" not in _proc_state(pid):
+        return Path(f"/proc/{pid}").exists()
+    # A zombie main thread whose other threads still run is a program still shutting down
+    # (a Go server finishing its graceful stop): its ports are still open.
+    try:
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
+    except OSError:
+        return False
 
 
 def _proc_state(pid: int) -> str:
@@ -81,7 +88,8 @@ class Daemon:
         env = dict(os.environ) | {OWNER_ENV: str(paths.state_dir())}
         with self.log.open("ab") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", self.module],
+                # Not ``-m``: the package imports the module first, and runpy would run it twice.
+                [sys.executable, "-c", f"from {self.module} import main; main()"],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

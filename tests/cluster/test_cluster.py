@@ -1,0 +1,173 @@
+"""The local cluster behaves like the blog's EKS node group, decided by the real scheduler."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import tutorial_lib as tl
+from tests.cluster.conftest import create
+from tests.helpers import eventually
+from tutorial_lib.local import binaries as local_binaries
+from tutorial_lib.local import cluster
+
+GPU_TOLERATION = {
+    "key": "nvidia.com/gpu",
+    "operator": "Equal",
+    "value": "true",
+    "effect": "NoSchedule",
+}
+
+
+def gpu_pod(name: str, memory: str, tolerate: bool = True) -> dict:
+    """The blog's pod shape: nodeSelector, toleration, 3 CPU, 1 GPU and ``memory``."""
+    resources = {
+        "requests": {"cpu": "3", "memory": memory, "nvidia.com/gpu": "1"},
+        "limits": {"cpu": "4", "memory": memory, "nvidia.com/gpu": "1"},
+    }
+    spec = {
+        "containers": [
+            {"name": "app", "image": "registry.k8s.io/pause:3.10", "resources": resources}
+        ],
+        "nodeSelector": {"workload": "gpu-vllm"},
+    }
+    if tolerate:
+        spec["tolerations"] = [GPU_TOLERATION]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "sched-test"}},
+        "spec": spec,
+    }
+
+
+def scheduling_failure(connection: tl.Connection, namespace: str, pod: str) -> str | None:
+    events = connection.core.list_namespaced_event(
+        namespace, field_selector=f"involvedObject.name={pod}"
+    )
+    return next((e.message for e in events.items if e.reason == "FailedScheduling"), None)
+
+
+def test_gpu_node_looks_like_a_g6_xlarge(connection):
+    node = connection.core.read_node("gpu-node-1")
+    labels = node.metadata.labels
+    assert labels["workload"] == "gpu-vllm"
+    assert labels["node.kubernetes.io/instance-type"] == "g6.xlarge"
+    taints = [(t.key, t.value, t.effect) for t in node.spec.taints]
+    assert ("nvidia.com/gpu", "true", "NoSchedule") in taints
+    capacity, allocatable = node.status.capacity, node.status.allocatable
+    assert (capacity["cpu"], capacity["memory"], capacity["nvidia.com/gpu"]) == ("4", "16Gi", "1")
+    assert allocatable["nvidia.com/gpu"] == "1" and "pods" in allocatable
+    ready = {c.type: c.status for c in node.status.conditions}
+    assert ready["Ready"] == "True"
+
+
+def test_cpu_node_is_untainted(connection):
+    node = connection.core.read_node("cpu-node-1")
+    assert not node.spec.taints
+    assert "nvidia.com/gpu" not in node.status.capacity
+
+
+def test_blogs_original_14gi_request_stays_pending_with_insufficient_memory(connection, namespace):
+    create(connection, gpu_pod("too-big", "14Gi"), namespace)
+    message = eventually(
+        lambda: scheduling_failure(connection, namespace, "too-big"),
+        what="a FailedScheduling event for the 14Gi pod",
+    )
+    assert "Insufficient memory" in message
+    assert connection.core.read_namespaced_pod("too-big", namespace).status.phase == "Pending"
+
+
+def test_pod_without_toleration_is_refused_for_the_taint(connection, namespace):
+    create(connection, gpu_pod("no-toleration", "12Gi", tolerate=False), namespace)
+    message = eventually(
+        lambda: scheduling_failure(connection, namespace, "no-toleration"),
+        what="a FailedScheduling event for the pod without toleration",
+    )
+    assert "untolerated taint" in message
+    assert connection.core.read_namespaced_pod("no-toleration", namespace).spec.node_name is None
+
+
+@pytest.mark.usefixtures("free_gpu")
+def test_fixed_12gi_request_is_scheduled_on_the_gpu_node(connection, namespace):
+    create(connection, gpu_pod("fits", "12Gi"), namespace)
+
+    def running():
+        pod = connection.core.read_namespaced_pod("fits", namespace)
+        return pod if pod.status.phase == "Running" else None
+
+    pod = eventually(running, what="the 12Gi pod Running")
+    assert pod.spec.node_name == "gpu-node-1"
+
+
+def test_unknown_field_is_rejected_by_the_real_api_server(connection, namespace):
+    pod = gpu_pod("typo", "12Gi")
+    pod["spec"]["containers"][0]["resourcez"] = {}
+    proc = connection.run_kubectl(
+        "create",
+        "--dry-run=server",
+        "--validate=strict",
+        "-n",
+        namespace,
+        "-f",
+        "-",
+        input=json.dumps(pod),
+    )
+    assert proc.returncode != 0
+    assert 'unknown field "spec.containers[0].resourcez"' in proc.stderr
+
+
+def test_second_up_is_a_no_op(connection, capsys):
+    before = {c.name: c.pid for c in cluster.components()}
+    capsys.readouterr()
+    cluster.up()
+    assert "already running" in capsys.readouterr().out
+    assert {c.name: c.pid for c in cluster.components()} == before
+
+
+def test_kwokctl_create_would_download_nothing(tmp_path):
+    """kwokctl's dry-run prints every command; with our config none of them downloads."""
+    config = cluster.write_config()
+    kwokctl = local_binaries.ensure("kwokctl")["kwokctl"]
+    proc = subprocess.run(
+        [
+            str(kwokctl),
+            "--name",
+            "dry-run-probe",
+            "--dry-run",
+            *cluster.create_args(config, kubeconfig=tmp_path / "kubeconfig.yaml"),
+        ],
+        env=cluster.kwokctl_env() | {"KWOK_WORKDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    plan = (proc.stdout + proc.stderr).splitlines()
+    assert any("kube-apiserver " in line for line in plan)
+    # kwokctl "downloads" every binary into the cluster folder; each source must be local.
+    sources = [line.split()[2] for line in plan if line.startswith("# Download ")]
+    assert len(sources) >= 5, plan
+    for source in sources:
+        assert source.startswith("/") and Path(source).exists(), source
+    assert not [line for line in plan if line.startswith(("curl ", "wget ", "docker "))]
+
+
+@pytest.mark.parametrize(
+    "component",
+    [
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kwok-controller",
+        "runtime-bridge",
+        "monitoring",
+    ],
+)
+def test_status_lists_every_component_running(connection, component):
+    names = {c.name: c.running for c in cluster.components()}
+    assert names.get(component) is True, names

@@ -1,0 +1,391 @@
+"""tutorial_lib against the real API server: apply/delete, waits that explain, logs, smoke test."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+import tutorial_lib as tl
+from tests.helpers import eventually
+from tutorial_lib.errors import PortForwardError
+from tutorial_lib.kube import objects
+from tutorial_lib.serving import completions, vllm_metrics
+
+VLLM_IMAGE = "vllm/vllm-openai:v0.14.1-cu130"  # runs through the bridge, like the real one
+SIMULATED_IMAGE = "busybox:1.36"  # kwok simulates it
+GPU_TOLERATION = {
+    "key": "nvidia.com/gpu",
+    "operator": "Equal",
+    "value": "true",
+    "effect": "NoSchedule",
+}
+
+
+def deployment(name: str, namespace: str, *, image: str, memory: str = "64Mi", **pod) -> dict:
+    container = {
+        "name": "main",
+        "image": image,
+        "resources": {"requests": {"memory": memory, "cpu": "100m"}},
+        **pod.pop("container", {}),
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [container], **pod},
+            },
+        },
+    }
+
+
+def write(tmp_path: Path, *objects: dict) -> Path:
+    path = tmp_path / "manifest.yaml"
+    path.write_text(yaml.safe_dump_all(objects))
+    return path
+
+
+def gpu_deployment(name: str, namespace: str, memory: str) -> dict:
+    return deployment(
+        name,
+        namespace,
+        image=SIMULATED_IMAGE,
+        memory=memory,
+        nodeSelector={"workload": "gpu-vllm"},  # the blog's node group label and taint
+        tolerations=[GPU_TOLERATION],
+    )
+
+
+# --- apply / delete ------------------------------------------------------------------------
+
+
+def test_apply_reports_created_unchanged_configured_and_delete_removes(
+    connection, namespace, tmp_path
+):
+    config = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": namespace},
+        "data": {"model": "a"},
+    }
+    path = write(tmp_path, config)
+    assert list(tl.apply(connection, path)["action"]) == ["created"]
+    assert list(tl.apply(connection, path)["action"]) == ["unchanged"]
+    config["data"]["model"] = "b"
+    write(tmp_path, config)
+    assert list(tl.apply(connection, path)["action"]) == ["configured"]
+    assert connection.core.read_namespaced_config_map("settings", namespace).data == {"model": "b"}
+    deleted = tl.delete(connection, path)
+    assert list(deleted["deleted"]) == [True]
+    left = connection.core.list_namespaced_config_map(
+        namespace, field_selector="metadata.name=settings"
+    )
+    assert not left.items
+
+
+def test_dry_run_creates_nothing(connection, namespace, tmp_path):
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dry"}}
+    config["metadata"]["namespace"] = namespace
+    table = tl.apply(connection, write(tmp_path, config), dry_run=True)
+    assert list(table["action"]) == ["would be created"]
+    names = [c.metadata.name for c in connection.core.list_namespaced_config_map(namespace).items]
+    assert "dry" not in names
+
+
+def test_namespace_is_applied_before_what_lives_in_it(connection, tmp_path):
+    name = f"test-order-{uuid.uuid4().hex[:8]}"
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": name}}
+    space = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    path = write(tmp_path, config, space)  # the namespace comes last in the file
+    try:
+        table = tl.apply(connection, path)
+        assert list(table["kind"]) == ["Namespace", "ConfigMap"]
+    finally:
+        assert list(tl.delete(connection, path, wait=False)["kind"]) == ["ConfigMap", "Namespace"]
+
+
+def test_unknown_field_is_named_by_the_server(connection, namespace, tmp_path):
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "dta": {}}
+    config["metadata"]["namespace"] = namespace
+    with pytest.raises(tl.ClusterError, match=r"/x; .*\.dta: field not declared in schema"):
+        tl.apply(connection, write(tmp_path, config))
+
+
+# --- waits that explain -------------------------------------------------------------------
+
+
+def test_wait_for_the_blogs_14gi_request_names_the_node_and_the_shortfall(
+    connection, namespace, tmp_path
+):
+    tl.apply(connection, write(tmp_path, gpu_deployment("too-big", namespace, "14Gi")))
+    with pytest.raises(tl.ClusterError) as failure:
+        tl.wait_ready(connection, "too-big", namespace, timeout=20)
+    message = str(failure.value)
+    assert "Insufficient memory" in message
+    assert "gpu-node-1: requests 14.00 GiB memory" in message
+    assert "13.79 GiB allocatable" in message
+    assert "cpu-node-1: nodeSelector workload=gpu-vllm does not match" in message
+
+
+@pytest.mark.parametrize(
+    "tolerations",
+    [None, [{"key": "other", "operator": "Exists"}]],
+    ids=["no toleration", "toleration for another key"],
+)
+def test_scheduling_table_shows_the_untolerated_taint(connection, namespace, tmp_path, tolerations):
+    manifest = gpu_deployment("no-toleration", namespace, "1Gi")
+    manifest["spec"]["template"]["spec"]["tolerations"] = tolerations
+    tl.apply(connection, write(tmp_path, manifest))
+    pod = eventually_pod(connection, namespace, "no-toleration")
+    table = tl.scheduling(connection, pod).set_index("node")
+    assert not table.loc["gpu-node-1", "fits"]
+    assert (
+        "taint nvidia.com/gpu=true:NoSchedule not tolerated" in table.loc["gpu-node-1", "why not"]
+    )
+
+
+def eventually_pod(connection: tl.Connection, namespace: str, app: str):
+    found = eventually(
+        lambda: objects.pods(connection, namespace, {"app": app}), what=f"a pod for {app}"
+    )
+    return found[0]
+
+
+def test_crash_loop_ends_the_wait_early_with_the_last_log_lines(connection, namespace, tmp_path):
+    crashing = deployment(
+        "crasher",
+        namespace,
+        image=VLLM_IMAGE,
+        container={
+            "command": ["sh", "-c", "echo loading the model; echo 'CUDA out of memory'; exit 3"]
+        },
+    )
+    tl.apply(connection, write(tmp_path, crashing))
+    with pytest.raises(tl.ClusterError) as failure:
+        tl.wait_ready(connection, "crasher", namespace, timeout=240)
+    message = str(failure.value)
+    assert "cannot become Ready" in message  # the crash loop ended it, not the deadline
+    assert "CrashLoopBackOff" in message
+    assert "last exited with code 3" in message
+    assert "| CUDA out of memory" in message
+
+
+def test_scale_to_zero_and_back(connection, namespace, tmp_path):
+    tl.apply(connection, write(tmp_path, deployment("web", namespace, image=SIMULATED_IMAGE)))
+    first = tl.wait_ready(connection, "web", namespace, timeout=60)
+    assert tl.scale(connection, 0, "web", namespace) == 1
+    tl.wait_gone(connection, "web", namespace, timeout=60)
+    assert objects.pods(connection, namespace, {"app": "web"}) == []
+    assert tl.scale(connection, 1, "web", namespace) == 0
+    second = tl.wait_ready(connection, "web", namespace, timeout=60)
+    assert second.name != first.name and second.name.startswith("web-")
+
+
+def test_wait_ready_works_inside_a_running_event_loop(connection, namespace, tmp_path):
+    """Jupyter runs cells inside an event loop; the waits must not need their own."""
+    tl.apply(connection, write(tmp_path, deployment("looped", namespace, image=SIMULATED_IMAGE)))
+
+    async def in_loop():
+        return tl.wait_ready(connection, "looped", namespace, timeout=60)
+
+    assert asyncio.run(in_loop()).name.startswith("looped-")
+
+
+# --- the vLLM pod --------------------------------------------------------------------------
+
+
+def test_logs_filter_and_stop_at_a_pattern(serving):
+    lines = list(tl.logs(serving, grep="KV cache|concurrency", timeout=30))
+    assert lines and all("KV cache" in line or "concurrency" in line for line in lines)
+    until = list(tl.logs(serving, until=r"Starting vLLM", timeout=30))
+    assert "Starting vLLM" in until[-1]
+
+
+def test_show_logs_prints_live_and_returns_the_lines(serving, capsys):
+    shown = tl.show_logs(serving, grep="KV cache", timeout=30)
+    assert shown and capsys.readouterr().out.splitlines() == shown
+
+
+@pytest.mark.timeout(120)  # a follow that ignored its timeout would hang here
+def test_following_a_quiet_log_ends_at_the_timeout(serving):
+    lines = list(tl.logs(serving, follow=True, since=1, grep="no line matches this", timeout=3))
+    assert lines == []
+
+
+def test_chat_through_port_forward_and_metrics_count_its_tokens(serving):
+    with tl.port_forward(serving) as tunnel:
+        before = vllm_metrics.value(tl.metrics(tunnel.url), "vllm:generation_tokens_total")
+        answer = tl.chat(tunnel.url, "Name one Kubernetes object.", max_tokens=16)
+        after = tl.metrics(tunnel.url)
+    assert answer.completion_tokens > 0
+    assert (
+        vllm_metrics.value(after, "vllm:generation_tokens_total")
+        >= before + answer.completion_tokens
+    )
+    assert tl.histogram_quantile(after, "vllm:time_to_first_token_seconds", 0.5) > 0
+    # the blog's name resolves to the current one
+    assert vllm_metrics.value(after, "vllm:gpu_cache_usage_perc") >= 0
+
+
+def test_port_already_in_use_is_refused_with_a_hint(serving):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with (
+            pytest.raises(PortForwardError, match="already in use"),
+            tl.port_forward(serving, local_port=port),
+        ):
+            pass
+
+
+def test_request_before_the_server_listens_gives_up_with_a_clear_error():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"  # bound, not listening
+        with pytest.raises(tl.errors.NotReadyError, match="did not answer /health"):
+            completions.wait_until_serving(url, attempts=3, delay=0.1)
+
+
+def test_smoke_test_passes_on_the_local_vllm(serving):
+    report = tl.smoke_test(serving)
+    assert report.passed, str(report)
+    statuses = dict(zip(report.to_frame()["name"], report.to_frame()["status"], strict=True))
+    assert list(statuses)[:4] == [
+        "vLLM pod Running and Ready",
+        "Service has endpoints",
+        "/health through the Service",
+        "a completion",
+    ]
+    assert all(status == "passed" for status in list(statuses.values())[:4])
+
+
+def test_smoke_test_fails_loudly_without_a_pod(serving):
+    tl.scale(serving, 0)
+    try:
+        tl.wait_gone(serving, timeout=60)
+        report = tl.smoke_test(serving)
+        assert not report.passed
+        assert report.checks[0].status == "failed"
+    finally:
+        tl.apply(serving, serving.overlay)
+
+
+def closed_url() -> str:
+    """An address where nothing listens: Prometheus is down."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def smoke(connection: tl.Connection, namespace: str, **names: str) -> dict[str, str]:
+    """The smoke test's verdicts by check; it must return a report, never raise."""
+    report = tl.smoke_test(connection, namespace=namespace, prometheus_url=closed_url(), **names)
+    assert not report.passed
+    return {c.name: f"{c.status}: {c.detail}" for c in report.checks}
+
+
+def test_smoke_test_reports_a_deleted_deployment_without_raising(connection, namespace):
+    checks = smoke(connection, namespace, deployment="vllm", service="vllm-service")
+    assert checks["vLLM pod Running and Ready"].startswith("failed: There is no Deployment")
+    assert checks["Service has endpoints"].startswith("failed: vllm-service has no ready")
+    assert checks["/health through the Service"].startswith("failed: port-forward failed")
+    assert checks["Prometheus scrapes vLLM"].startswith("failed: No Prometheus answers")
+
+
+def test_smoke_test_reports_a_service_without_endpoints(connection, namespace, tmp_path):
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "lonely", "namespace": namespace},
+        "spec": {"selector": {"app": "nobody"}, "ports": [{"name": "http", "port": 8000}]},
+    }
+    tl.apply(connection, write(tmp_path, service))
+    checks = smoke(connection, namespace, deployment="nobody", service="lonely")
+    assert checks["Service has endpoints"].startswith("failed: lonely has no ready endpoint")
+    assert checks["a completion"].startswith("failed:")
+
+
+def test_smoke_test_reports_the_local_port_in_use(serving):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        report = tl.smoke_test(serving, local_port=port)
+    checks = {c.name: f"{c.status}: {c.detail}" for c in report.checks}
+    assert not report.passed
+    assert checks["vLLM pod Running and Ready"].startswith("passed")
+    assert "already in use" in checks["/health through the Service"]
+
+
+# --- a reader's leftovers: RollingUpdate on top of the tutorial's Recreate ------------------
+
+
+def gpu_app(namespace: str, **strategy: object) -> dict:
+    """A Deployment holding the node's one GPU, like vLLM (simulated by kwok)."""
+    manifest = gpu_deployment("gpu-app", namespace, "1Gi")
+    container = manifest["spec"]["template"]["spec"]["containers"][0]
+    container["resources"]["requests"]["nvidia.com/gpu"] = "1"
+    container["resources"]["limits"] = {"nvidia.com/gpu": "1"}
+    manifest["spec"]["strategy"] = strategy
+    return manifest
+
+
+@pytest.mark.usefixtures("free_gpu")
+def test_apply_recovers_from_a_rolling_update_left_by_kubectl_and_wait_names_the_holder(
+    connection, namespace, tmp_path
+):
+    ours = tmp_path / "ours.yaml"
+    ours.write_text(yaml.safe_dump(gpu_app(namespace, type="Recreate")))
+    tl.apply(connection, ours)
+    holder = tl.wait_ready(connection, "gpu-app", namespace, timeout=60)
+
+    # The reader applies their own file: default strategy, a changed template.
+    theirs = gpu_app(namespace, type="RollingUpdate")
+    theirs["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "X", "value": "2"}]
+    proc = connection.run_kubectl("apply", "-f", "-", input=yaml.safe_dump(theirs))
+    assert proc.returncode == 0, proc.stderr
+    with pytest.raises(tl.ClusterError) as stuck:
+        tl.wait_ready(connection, "gpu-app", namespace, timeout=120)
+    message = str(stuck.value)
+    assert f"held by {namespace}/{holder.name}" in message
+    assert "older pod of the same Deployment" in message and "Recreate" in message
+
+    table = tl.apply(connection, ours)  # the tutorial's manifest again: must not be refused
+    assert list(table["action"]) == ["configured"]
+    tl.wait_ready(connection, "gpu-app", namespace, timeout=120)
+    live = tl.get(connection, "deployment/gpu-app", namespace)
+    assert live["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_plain_kubectl_apply_would_be_refused_where_tl_apply_succeeds(
+    connection, namespace, tmp_path
+):
+    """The failure the issue reported, reproduced with kubectl alone: why apply clears it."""
+    theirs = gpu_deployment("plain", namespace, "1Gi")
+    theirs["spec"]["strategy"] = {"type": "RollingUpdate"}
+    assert connection.run_kubectl("apply", "-f", "-", input=yaml.safe_dump(theirs)).returncode == 0
+    ours = dict(theirs, spec={**theirs["spec"], "strategy": {"type": "Recreate"}})
+    path = write(tmp_path, ours)
+    refused = connection.run_kubectl(
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--field-manager=vllm-tutorial",
+        "-f",
+        str(path),
+    )
+    assert refused.returncode != 0
+    assert "may not be specified when strategy `type` is 'Recreate'" in refused.stderr or (
+        "rollingUpdate" in refused.stderr and "Forbidden" in refused.stderr
+    )
+    assert list(tl.apply(connection, path)["action"]) == ["configured"]

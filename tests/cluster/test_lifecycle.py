@@ -1,0 +1,59 @@
+"""up repairs a crashed cluster and watches survive it; down leaves nothing running.
+
+Each test leaves a healthy cluster behind, and every other test connects afresh, so these
+run in any position.
+"""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+from tests.cluster.conftest import configmap, configmaps, restart_api_server, take
+from tutorial_lib.kube.watch import in_background
+from tutorial_lib.local import cluster, monitoring, paths
+from tutorial_lib.tools import cache
+
+
+@pytest.mark.timeout(300)
+def test_up_repairs_a_killed_api_server_and_a_running_watch_survives_it(
+    connection, namespace, capsys
+):
+    connection.core.create_namespaced_config_map(namespace, configmap("before"))
+    events = configmaps(connection, namespace)
+    with in_background(events) as stream:
+        assert take(stream, 1) == [("ADDED", "before")]
+        capsys.readouterr()
+        restart_api_server()
+        said = capsys.readouterr().out
+        assert "restarting" in said or "recreating" in said
+        connection.core.create_namespaced_config_map(namespace, configmap("after"))
+        seen = take(stream, 1, within=60)
+        extra = take(stream, 1, within=3)
+    assert seen == [("ADDED", "after")], "the watch did not survive the restart"
+    assert extra == [], "an object listed before the restart was reported again"
+
+
+def _listening(address: tuple[str, int]) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        return sock.connect_ex(address) == 0
+
+
+def test_down_closes_every_port_and_up_brings_the_cluster_back(connection):
+    kubeconfig = yaml.safe_load(paths.kubeconfig_path().read_text())
+    server = urlparse(kubeconfig["clusters"][0]["cluster"]["server"])
+    api = (server.hostname or "127.0.0.1", server.port or 443)
+    prometheus = ("127.0.0.1", monitoring.PORT)
+    assert _listening(api) and _listening(prometheus)
+    try:
+        cluster.down()  # raises itself when a process of ours survives
+        assert not _listening(api), "the API server still answers after down"
+        assert not _listening(prometheus), "Prometheus still answers after down"
+        assert not paths.state_dir().exists()
+        assert cache.bin_dir().exists(), "down must keep the binary cache"
+    finally:
+        assert cluster.up().healthy  # leave a cluster for the tests and notebooks after this

@@ -1,0 +1,130 @@
+"""The local Prometheus, driven by the ServiceMonitor and PrometheusRule like the Operator's."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+import tutorial_lib as tl
+from tests.helpers import eventually
+from tutorial_lib.kube import objects
+from tutorial_lib.local import cluster as local_cluster
+from tutorial_lib.local import monitoring as local_monitoring
+from tutorial_lib.local import paths
+from tutorial_lib.serving import promql
+from tutorial_lib.tools import monitoring
+
+SERVICEMONITOR = tl.manifests.ROOT / "base" / "servicemonitor.yaml"
+#: The ServiceMonitor's interval, plus the daemon's reaction and file discovery (about 5 s).
+WITHIN_ONE_INTERVAL = 30 + 10
+
+
+@pytest.fixture
+def serving(serving) -> tl.Connection:
+    """vLLM Ready, with the tutorial's alert rules and dashboard applied."""
+    tl.apply(serving, monitoring.MONITORING)
+    return serving
+
+
+def vllm_targets() -> list[dict]:
+    table = promql.targets(local_monitoring.url())
+    return table[table["namespace"] == tl.names.NAMESPACE].to_dict("records")
+
+
+def test_servicemonitor_target_is_up_within_its_scrape_interval(serving):
+    pod = objects.newest_pod(serving)
+    target = eventually(
+        lambda: next((t for t in vllm_targets() if t["health"] == "up"), None),
+        timeout=WITHIN_ONE_INTERVAL,
+        what="the vLLM target up in the local Prometheus",
+    )
+    assert target["job"] == "vllm-service" and target["pod"] == pod.metadata.name
+    assert target["scrape_url"].endswith("/metrics")
+
+
+def test_deleting_the_servicemonitor_removes_the_target_and_applying_brings_it_back(serving):
+    eventually(vllm_targets, timeout=WITHIN_ONE_INTERVAL, what="a vLLM target")
+    try:
+        tl.delete(serving, SERVICEMONITOR)
+        eventually(lambda: not vllm_targets(), timeout=20, what="the target removed")
+    finally:
+        tl.apply(serving, SERVICEMONITOR)
+    eventually(vllm_targets, timeout=20, what="the target back")
+
+
+def test_every_metric_the_rules_and_dashboard_use_exists_in_the_running_vllm(serving):
+    with tl.port_forward(serving) as tunnel:
+        exposed = set(tl.metrics(tunnel.url)["sample"])
+    exposed.add("up")  # Prometheus' own per-target series
+    for expr in monitoring.expressions():
+        names = promql.metric_names(local_monitoring.url(), expr)
+        assert names, f"no metric in {expr}"
+        assert names <= exposed, f"{sorted(names - exposed)} not exposed by vLLM: {expr}"
+
+
+def test_the_blogs_old_metric_name_would_be_caught(serving):
+    with tl.port_forward(serving) as tunnel:
+        exposed = set(tl.metrics(tunnel.url)["sample"])
+    old = "max by (model_name) (vllm:gpu_cache_usage_perc)"
+    assert promql.metric_names(local_monitoring.url(), old) == {"vllm:gpu_cache_usage_perc"}
+    assert "vllm:gpu_cache_usage_perc" not in exposed
+
+
+def test_dashboard_queries_aggregate_by_model_name(serving):
+    for expr in monitoring.dashboard_queries()["expr"]:
+        groupings = [
+            node["grouping"]
+            for node in promql.syntax_nodes(local_monitoring.url(), expr, "aggregation")
+        ]
+        assert groupings and all("model_name" in g for g in groupings), expr
+
+
+def test_rules_of_the_prometheusrule_are_loaded(serving):
+    def alerts() -> set[str]:
+        return set(promql.rules(local_monitoring.url())["name"])
+
+    loaded = eventually(alerts, timeout=20, what="the PrometheusRule's alerts loaded")
+    assert loaded == {r["alert"] for g in monitoring.rule_groups() for r in g["rules"]}
+
+
+def test_ttft_quantile_is_there_after_a_few_completions(serving):
+    eventually(
+        lambda: any(t["health"] == "up" for t in vllm_targets()),
+        timeout=WITHIN_ONE_INTERVAL,
+        what="the vLLM target up",
+    )
+    with tl.port_forward(serving) as tunnel:
+        for question in ("What is a Pod?", "What is a Service?", "What is a Node?"):
+            tl.chat(tunnel.url, question, max_tokens=8)
+    ttft = monitoring.dashboard_query("Time to first token", "p95")
+    table = promql.wait_for_value(local_monitoring.url(), ttft, timeout=90)
+    assert table["value"].max() > 0
+
+
+def test_smoke_test_reports_prometheus_passed(serving):
+    eventually(
+        lambda: any(t["health"] == "up" for t in vllm_targets()),
+        timeout=WITHIN_ONE_INTERVAL,
+        what="the vLLM target up",
+    )
+    report = tl.smoke_test(serving)
+    assert report.passed, str(report)
+    assert report.checks[-1].status == "passed", str(report)
+
+
+def test_reach_through_a_port_forward_as_on_eks(serving, monkeypatch):
+    """Away from the local cluster, reach_prometheus tunnels to a Service and closes it."""
+    monkeypatch.setenv("KUBECONFIG", str(paths.kubeconfig_path()))
+    remote = tl.connect(context=local_cluster.CONTEXT)  # as a kubeconfig context, not local
+    assert not remote.local
+    with tl.reach_prometheus(
+        remote, service="vllm-service", namespace=tl.names.NAMESPACE, port=8000
+    ) as url:
+        assert httpx.get(url + "/health", timeout=10).status_code == 200
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url + "/health", timeout=3)
+    with (
+        pytest.raises(tl.errors.PrometheusError, match="No Prometheus reachable"),
+        tl.reach_prometheus(remote),
+    ):
+        pass

@@ -1,0 +1,50 @@
+"""``tl.connect()``: the reader's own cluster when one is named, else the local one.
+
+The one place the tutorial's API reaches the local cluster package: everything after
+``connect`` works on the ``Connection`` alone, whichever cluster it points at.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tutorial_lib import names
+from tutorial_lib.kube.connection import Connection, from_kubeconfig
+from tutorial_lib.local import cluster as local_cluster
+from tutorial_lib.local import monitoring, paths
+
+#: ``local`` (the default) or the name of a kubeconfig context: the one switch readers with a
+#: cluster of their own and CI use.
+CLUSTER_ENV = "VLLM_TUTORIAL_CLUSTER"
+
+
+def connect(
+    context: str | None = None, *, local: bool | None = None, namespace: str = names.NAMESPACE
+) -> Connection:
+    """Connect to a kubeconfig context, or to the local cluster, starting it when needed.
+
+    Without arguments the choice is ``VLLM_TUTORIAL_CLUSTER``: unset or ``local`` means the
+    local cluster; any other value names a context of ``$KUBECONFIG`` (``~/.kube/config``).
+    """
+    choice = os.environ.get(CLUSTER_ENV, "local")
+    if local is None:
+        local = context is None and choice == "local"
+        context = context or (None if local else choice)
+    if local:
+        if not local_cluster.status().healthy:
+            print(
+                f"No cluster of your own named ({CLUSTER_ENV} is unset): starting the local "
+                "cluster. Set it to a kubeconfig context to use yours.",
+                flush=True,
+            )
+        local_cluster.up()
+        return from_kubeconfig(
+            paths.kubeconfig_path(),
+            local_cluster.CONTEXT,
+            local=True,
+            namespace=namespace,
+            prometheus_url=monitoring.url(),
+        )
+    kubeconfig = Path(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0])
+    return from_kubeconfig(kubeconfig.expanduser(), context, namespace=namespace)

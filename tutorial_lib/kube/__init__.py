@@ -1,0 +1,1 @@
+"""The Kubernetes layer: connection, list→watch, objects, waits, logs, diagnosis, port-forward."""

@@ -1,0 +1,232 @@
+"""Why a pod is not Ready, in plain words: scheduling fit per node, events, last log lines.
+
+The scheduler's own message ("0/2 nodes are available: 1 Insufficient memory, ...") does
+not say which node, by how much, or who holds what is missing; ``scheduling`` does, from
+the same facts the scheduler uses: node selector, taints and tolerations, allocatable
+minus what the other pods on the node request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pandas as pd
+from kubernetes import client
+from kubernetes.utils import parse_quantity
+
+from tutorial_lib.errors import ClusterError
+from tutorial_lib.kube.connection import Connection
+from tutorial_lib.kube.logs import log_stream
+from tutorial_lib.kube.objects import PodState, ready
+
+#: Container states that will not resolve by waiting longer: the kubelet has already retried
+#: (the back-off states) or cannot retry. ErrImagePull and CreateContainerConfigError are
+#: left out: a throttled registry or a ConfigMap created later clears them.
+HOPELESS = {"CrashLoopBackOff", "ImagePullBackOff", "InvalidImageName"}
+LOG_LINES = 15
+
+
+def _requests(pod: client.V1Pod) -> dict[str, Decimal]:
+    total: dict[str, Decimal] = {}
+    for container in pod.spec.containers:
+        wanted = (container.resources.requests if container.resources else None) or {}
+        for resource, value in wanted.items():
+            total[resource] = total.get(resource, Decimal(0)) + parse_quantity(value)
+    return total
+
+
+def _tolerated(pod: client.V1Pod, taint: client.V1Taint) -> bool:
+    """Kubernetes' rule: same key (an empty key with Exists matches all), effect, value."""
+    for toleration in pod.spec.tolerations or []:
+        operator = toleration.operator or "Equal"
+        if toleration.key:
+            if toleration.key != taint.key:
+                continue
+        elif operator != "Exists":
+            continue
+        if toleration.effect not in (None, "", taint.effect):
+            continue
+        if operator == "Exists" or (toleration.value or "") == (taint.value or ""):
+            return True
+    return False
+
+
+def _human(resource: str, amount: Decimal) -> str:
+    if resource == "memory" or resource.endswith("storage"):
+        return f"{amount / 2**30:.2f} GiB"
+    if resource == "cpu":
+        return f"{amount:.2f} CPU"
+    return f"{amount:g}"
+
+
+@dataclass
+class _NodeUse:
+    """What the pods on one node request, and which pods request each resource."""
+
+    used: dict[str, Decimal] = field(default_factory=dict)
+    holders: dict[str, list[client.V1Pod]] = field(default_factory=dict)
+
+
+def _replica_set(pod: client.V1Pod) -> str | None:
+    owners = pod.metadata.owner_references or []
+    return next((o.name for o in owners if o.kind == "ReplicaSet"), None)
+
+
+def _same_deployment_older_template(pod: client.V1Pod, other: client.V1Pod) -> bool:
+    """Both from one Deployment (ReplicaSet ``<deployment>-<hash>``), other template."""
+    mine, theirs = _replica_set(pod), _replica_set(other)
+    return (
+        mine is not None
+        and theirs is not None
+        and mine != theirs
+        and mine.rsplit("-", 1)[0] == theirs.rsplit("-", 1)[0]
+    )
+
+
+def _holders(pod: client.V1Pod, holders: list[client.V1Pod]) -> str:
+    if not holders:
+        return ""
+    named = ", ".join(f"{h.metadata.namespace}/{h.metadata.name}" for h in holders)
+    text = f" (held by {named})"
+    if any(_same_deployment_older_template(pod, h) for h in holders):
+        text += (
+            "; that is an older pod of the same Deployment: with strategy RollingUpdate the "
+            "new pod must start before the old one stops, which one GPU cannot allow. "
+            "The tutorial's strategy Recreate stops the old pod first"
+        )
+    return text
+
+
+def _node_verdict(pod: client.V1Pod, node: client.V1Node, use: _NodeUse) -> list[str]:
+    reasons = []
+    labels = node.metadata.labels or {}
+    for key, value in (pod.spec.node_selector or {}).items():
+        if labels.get(key) != value:
+            reasons.append(f"nodeSelector {key}={value} does not match")
+    for taint in node.spec.taints or []:
+        if taint.effect in ("NoSchedule", "NoExecute") and not _tolerated(pod, taint):
+            reasons.append(f"taint {taint.key}={taint.value or ''}:{taint.effect} not tolerated")
+    allocatable = (node.status.allocatable if node.status else None) or {}
+    for resource, wanted in _requests(pod).items():
+        total = parse_quantity(allocatable.get(resource, "0"))
+        free = total - use.used.get(resource, Decimal(0))
+        if wanted > free:
+            reasons.append(
+                f"requests {_human(resource, wanted)} {resource}, "
+                f"{_human(resource, max(free, Decimal(0)))} free of "
+                f"{_human(resource, total)} allocatable"
+                + _holders(pod, use.holders.get(resource, []))
+            )
+    return reasons
+
+
+def _usage(cluster: Connection, pod: client.V1Pod) -> dict[str, _NodeUse]:
+    usage: dict[str, _NodeUse] = {}
+    for other in cluster.call(cluster.core.list_pod_for_all_namespaces).items:
+        phase = other.status.phase if other.status else None
+        if not other.spec.node_name or phase in ("Succeeded", "Failed"):
+            continue
+        if other.metadata.uid == pod.metadata.uid:
+            continue
+        node = usage.setdefault(other.spec.node_name, _NodeUse())
+        for resource, amount in _requests(other).items():
+            node.used[resource] = node.used.get(resource, Decimal(0)) + amount
+            node.holders.setdefault(resource, []).append(other)
+    return usage
+
+
+#: A pod as the reader has it: its name, the ``PodState`` a wait returned, or the object.
+PodLike = str | PodState | client.V1Pod
+
+
+def _read(cluster: Connection, pod: PodLike, namespace: str | None) -> client.V1Pod:
+    if isinstance(pod, client.V1Pod):
+        return pod
+    if isinstance(pod, PodState):
+        pod, namespace = pod.name, namespace or pod.namespace
+    return cluster.call(cluster.core.read_namespaced_pod, pod, namespace or cluster.namespace)
+
+
+def scheduling(cluster: Connection, pod: PodLike, namespace: str | None = None) -> pd.DataFrame:
+    """For each node: could this pod run there, and if not, why (and who holds what)."""
+    pod = _read(cluster, pod, namespace)
+    usage = _usage(cluster, pod)
+    rows = []
+    for node in cluster.call(cluster.core.list_node).items:
+        reasons = _node_verdict(pod, node, usage.get(node.metadata.name, _NodeUse()))
+        rows.append(
+            {"node": node.metadata.name, "fits": not reasons, "why not": "; ".join(reasons)}
+        )
+    return pd.DataFrame(rows, columns=["node", "fits", "why not"])
+
+
+def warnings(cluster: Connection, pod: client.V1Pod) -> list[str]:
+    """The pod's Warning events, oldest first, without repeats."""
+    events = cluster.call(
+        cluster.core.list_namespaced_event,
+        pod.metadata.namespace,
+        field_selector=f"involvedObject.name={pod.metadata.name}",
+    )
+    lines = [f"{e.reason}: {e.message}" for e in events.items if e.type == "Warning"]
+    return list(dict.fromkeys(lines))
+
+
+def last_log_lines(cluster: Connection, pod: client.V1Pod, lines: int = LOG_LINES) -> list[str]:
+    """The end of the container's log: of the previous run while it waits to restart."""
+    statuses = (pod.status.container_statuses if pod.status else None) or []
+    waiting = any(s.restart_count for s in statuses) and not any(
+        s.state and s.state.running for s in statuses
+    )
+    for previous in (True, False) if waiting else (False,):  # previous may not be there yet
+        with log_stream(
+            cluster, pod.metadata.name, pod.metadata.namespace, previous=previous, tail=lines
+        ) as stream:
+            try:
+                found = list(stream.until(None))
+            except ClusterError:  # e.g. 400: no previous run yet; no log is an answer here
+                found = []
+        if found:
+            return found
+    return []
+
+
+def stuck(pod: client.V1Pod) -> str | None:
+    """The waiting reason of a container that will not recover by itself, if any."""
+    for status in (pod.status.container_statuses if pod.status else None) or []:
+        waiting = status.state.waiting if status.state else None
+        if waiting and waiting.reason in HOPELESS:
+            return waiting.reason
+    return None
+
+
+def explain(cluster: Connection, pod: PodLike, namespace: str | None = None) -> str:
+    """Why a pod is not Ready: scheduling, events, container state and its last log lines."""
+    pod = _read(cluster, pod, namespace)
+    parts = []
+    conditions = (pod.status.conditions if pod.status else None) or []
+    scheduled = next((c for c in conditions if c.type == "PodScheduled"), None)
+    if scheduled is not None and scheduled.status == "False":
+        table = scheduling(cluster, pod)
+        parts.append(f"Pending, not scheduled: {scheduled.message}")
+        parts += [f"  {row.node}: {row['why not']}" for _, row in table.iterrows() if not row.fits]
+    parts += [w for w in warnings(cluster, pod) if not w.startswith("FailedScheduling")]
+    statuses = (pod.status.container_statuses if pod.status else None) or []
+    for status in statuses:
+        waiting = status.state.waiting if status.state else None
+        if waiting and waiting.reason != "ContainerCreating":
+            parts.append(
+                f"container {status.name}: {waiting.reason} (restarts: {status.restart_count})"
+            )
+        terminated = status.last_state.terminated if status.last_state else None
+        if terminated is not None:
+            parts.append(
+                f"container {status.name} last exited with code {terminated.exit_code} "
+                f"({terminated.reason})"
+            )
+    if statuses and not ready(pod):
+        log = last_log_lines(cluster, pod)
+        if log:
+            parts.append("last log lines:\n" + "\n".join(f"  | {line}" for line in log))
+    phase = pod.status.phase if pod.status else None
+    return "\n".join(parts) or f"phase {phase}, no events yet"

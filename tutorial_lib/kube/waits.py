@@ -1,0 +1,300 @@
+"""Wait for a Deployment's pods with a deadline and a progress bar, built on list→watch.
+
+On failure the error says why, from the scheduler's view, events, container states and the
+last log lines (``tutorial_lib.kube.diagnose``); containers that cannot recover by themselves
+(crash loops, image pull errors) end the wait early instead of running into the deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernetes import client
+from tqdm.auto import tqdm
+
+from tutorial_lib import names
+from tutorial_lib.errors import ClusterError, NotFound
+from tutorial_lib.kube import diagnose
+from tutorial_lib.kube.connection import Connection
+from tutorial_lib.kube.logs import log_stream
+from tutorial_lib.kube.objects import PodState, apply, deployment_selector, ready, selector
+from tutorial_lib.kube.watch import Background, Event, ListWatch, in_background
+
+_TICK = 1.0
+_RECHECK = 5.0  # re-evaluate without pod events: the Deployment itself may have changed
+
+Pods = dict[str, client.V1Pod]
+
+
+def _current_hash(cluster: Connection, name: str, namespace: str) -> str | None:
+    """The pod-template-hash of the ReplicaSet for the Deployment's current template.
+
+    Found as the Deployment controller does (the template equal but for the hash label),
+    not as the newest revision: with ``Recreate`` the new ReplicaSet appears only after the
+    old pods are gone, and until then the newest one is the old template's.
+    """
+    deployment = cluster.call(cluster.apps.read_namespaced_deployment, name, namespace)
+    wanted = _template(cluster, deployment.spec.template)
+    replica_sets = cluster.call(
+        cluster.apps.list_namespaced_replica_set,
+        namespace,
+        label_selector=selector(deployment.spec.selector.match_labels or {}),
+    )
+    for rs in replica_sets.items:
+        owners = rs.metadata.owner_references or []
+        if not any(o.uid == deployment.metadata.uid for o in owners):
+            continue
+        if _template(cluster, rs.spec.template) == wanted:
+            return (rs.metadata.labels or {}).get("pod-template-hash")
+    return None
+
+
+def _template(cluster: Connection, template: client.V1PodTemplateSpec) -> dict[str, Any]:
+    plain = cluster.api.sanitize_for_serialization(template)
+    labels = dict(plain.get("metadata", {}).get("labels", {}))
+    labels.pop("pod-template-hash", None)
+    return {**plain, "metadata": {**plain.get("metadata", {}), "labels": labels}}
+
+
+def _current_pods(
+    cluster: Connection, name: str, namespace: str, current: Pods
+) -> list[client.V1Pod]:
+    """The live pods of the Deployment's current template (not terminating, not old)."""
+    template = _current_hash(cluster, name, namespace)
+    return [
+        pod
+        for pod in current.values()
+        if (pod.metadata.labels or {}).get("pod-template-hash") == template
+        and pod.metadata.deletion_timestamp is None
+    ]
+
+
+def _wait(
+    cluster: Connection,
+    namespace: str,
+    labels: dict[str, str],
+    timeout: float,
+    done: Callable[[Pods], client.V1Pod | bool | None],
+    what: str,
+    tick: Callable[[], None] = lambda: None,
+) -> tuple[client.V1Pod | bool | None, Pods]:
+    """Watch the pods matching ``labels`` until ``done(pods)`` is truthy or time runs out.
+
+    ``done`` runs on every change and every few seconds; ``tick`` every second.
+    """
+    deadline = time.monotonic() + timeout
+    events = ListWatch(
+        cluster,
+        cluster.core.list_namespaced_pod,
+        namespace,
+        label_selector=selector(labels),
+        deadline=deadline,
+    )
+    current: Pods = {}
+    bar = tqdm(desc=what, bar_format="{desc} {elapsed}", leave=False)
+    try:
+        with in_background(events) as stream:
+            checked = 0.0
+            while time.monotonic() < deadline:
+                synced = events.synced.is_set()  # before draining: then the list is all in
+                changed = _apply(stream.get(_TICK), current)
+                while _apply(stream.get(0), current):
+                    changed = True
+                tick()
+                quiet = time.monotonic() - checked < _RECHECK
+                if not synced or (not changed and quiet):
+                    bar.refresh()
+                    continue
+                checked = time.monotonic()
+                result = done(current)
+                if result:
+                    return result, current
+                phases = ", ".join(sorted(_phase(p) for p in current.values())) or "no pod"
+                bar.set_description(f"{what} ({phases})")
+    finally:
+        bar.close()
+    if events.last_error is not None:
+        raise events.last_error
+    return None, current
+
+
+def _apply(event: Event | None, current: Pods) -> bool:
+    """Bring ``current`` up to date with one event; False when there was none."""
+    if event is None:
+        return False
+    if event.type == "DELETED":
+        current.pop(event.object.metadata.name, None)
+    else:
+        current[event.object.metadata.name] = event.object
+    return True
+
+
+def _phase(pod: client.V1Pod) -> str:
+    if pod.metadata.deletion_timestamp is not None:
+        return "Terminating"
+    phase = pod.status.phase if pod.status else None
+    if phase == "Running" and not ready(pod):
+        return "Running, not ready"
+    return phase or "Unknown"
+
+
+def wait_ready(
+    cluster: Connection,
+    name: str = names.DEPLOYMENT,
+    namespace: str | None = None,
+    *,
+    timeout: float = 600,
+    on_line: Callable[[str], None] | None = None,
+    unschedulable_after: float | None = None,
+) -> PodState:
+    """Wait until the Deployment's current pod is Ready; stream its log to ``on_line``.
+
+    A pod the scheduler cannot place ends the wait after ``unschedulable_after`` seconds;
+    by default 30 s on the local cluster (nothing will add a node) and never on a real
+    one, where the Cluster Autoscaler may still bring a GPU node.
+
+    kubectl equivalent: ``kubectl rollout status deploy/vllm -n ml-models`` while
+    ``kubectl logs -f deploy/vllm -n ml-models`` runs in another terminal.
+    """
+    namespace = namespace or cluster.namespace
+    followed: dict[str, Background[str]] = {}
+    hopeless: list[client.V1Pod] = []
+    if unschedulable_after is None and cluster.local:
+        unschedulable_after = 30.0
+
+    def done(current: Pods) -> client.V1Pod | None:
+        for pod in _current_pods(cluster, name, namespace, current):
+            running = pod.status is not None and pod.status.phase == "Running"
+            if on_line and running and pod.metadata.name not in followed:
+                followed[pod.metadata.name] = log_stream(
+                    cluster, pod.metadata.name, namespace, follow=True
+                )
+            if ready(pod):
+                return pod
+            if diagnose.stuck(pod) or _unschedulable_for(pod, unschedulable_after):
+                hopeless.append(pod)
+                return pod
+        return None
+
+    def tick() -> None:
+        for stream in followed.values():
+            while on_line is not None and (line := stream.get(0)) is not None:
+                on_line(line)
+
+    labels = deployment_selector(cluster, name, namespace)
+    try:
+        result, current = _wait(
+            cluster, namespace, labels, timeout, done, f"Waiting for {namespace}/{name}", tick
+        )
+        tick()
+    finally:
+        for stream in followed.values():
+            stream.close()
+    if isinstance(result, client.V1Pod) and not hopeless:
+        return PodState.of(result)
+    live = [p for p in current.values() if p.metadata.deletion_timestamp is None]
+    newest = (
+        hopeless[0]
+        if hopeless
+        else max(live, key=lambda p: p.metadata.creation_timestamp, default=None)
+    )
+    why = diagnose.explain(cluster, newest) if newest else "the Deployment has no pod"
+    verdict = "cannot become Ready" if hopeless else f"was not Ready within {timeout:.0f} s"
+    raise ClusterError(
+        f"{namespace}/{name} {verdict}:\n{why}",
+        f"kubectl describe pod -n {namespace} -l {selector(labels)}",
+    )
+
+
+def _unschedulable_since(pod: client.V1Pod) -> float | None:
+    """How long the scheduler has been reporting the pod Unschedulable, in seconds."""
+    for condition in (pod.status.conditions if pod.status else None) or []:
+        if condition.type == "PodScheduled" and condition.reason == "Unschedulable":
+            since = condition.last_transition_time or pod.metadata.creation_timestamp
+            return (datetime.now(UTC) - since).total_seconds()
+    return None
+
+
+def _unschedulable_for(pod: client.V1Pod, limit: float | None) -> bool:
+    since = _unschedulable_since(pod)
+    return limit is not None and since is not None and since >= limit
+
+
+def wait_pending(
+    cluster: Connection,
+    name: str = names.DEPLOYMENT,
+    namespace: str | None = None,
+    *,
+    timeout: float = 60,
+) -> PodState:
+    """Wait until the scheduler reports the Deployment's current pod Unschedulable.
+
+    For lessons that expect a pod to stay Pending; raises when it is scheduled instead.
+    """
+    namespace = namespace or cluster.namespace
+
+    def done(current: Pods) -> client.V1Pod | None:
+        for pod in _current_pods(cluster, name, namespace, current):
+            if _unschedulable_since(pod) is not None:
+                return pod
+            if pod.spec.node_name:
+                raise ClusterError(
+                    f"{pod.metadata.name} was scheduled on {pod.spec.node_name}; "
+                    "the lesson expected it to stay Pending.",
+                    "Check the node's allocatable memory: tl.nodes(cluster)",
+                )
+        return None
+
+    labels = deployment_selector(cluster, name, namespace)
+    what = f"Waiting for {namespace}/{name} to be refused"
+    result, _ = _wait(cluster, namespace, labels, timeout, done, what)
+    if not isinstance(result, client.V1Pod):
+        raise ClusterError(
+            f"The scheduler gave no verdict on {namespace}/{name} within {timeout:.0f} s.",
+            "Is the scheduler running? python -m tutorial_lib.local status",
+        )
+    return PodState.of(result)
+
+
+def wait_gone(
+    cluster: Connection,
+    name: str = names.DEPLOYMENT,
+    namespace: str | None = None,
+    *,
+    timeout: float = 120,
+) -> None:
+    """Wait until the Deployment has no pod left at all (after scaling to zero or deleting).
+
+    kubectl equivalent: ``kubectl wait --for=delete pod -l app=vllm -n ml-models``.
+    """
+    namespace = namespace or cluster.namespace
+    try:
+        labels = deployment_selector(cluster, name, namespace)
+    except NotFound:  # deleted: its pods go with it; the tutorial labels them app=<name>
+        labels = {"app": name}
+    result, current = _wait(
+        cluster,
+        namespace,
+        labels,
+        timeout,
+        lambda pods: not pods,
+        f"Waiting for the pods of {namespace}/{name} to go",
+    )
+    if not result:
+        left = ", ".join(current) or "?"
+        raise ClusterError(
+            f"Pods of {namespace}/{name} still exist after {timeout:.0f} s: {left}",
+            f"kubectl get pods -n {namespace} -l {selector(labels)}",
+        )
+
+
+def ensure_serving(cluster: Connection, *, timeout: float = 900) -> PodState:
+    """Apply the tutorial's overlay (a no-op when nothing changed) and wait until Ready.
+
+    What notebooks after 03 call first, so that each runs on its own.
+    """
+    apply(cluster, cluster.overlay)
+    return wait_ready(cluster, timeout=timeout)

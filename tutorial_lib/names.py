@@ -1,0 +1,21 @@
+"""The names the tutorial's manifests give things: the one place they are written down.
+
+Every helper takes them as parameters with these defaults (or the connection's
+``namespace``), so the same code serves another namespace, e.g. one per workshop attendee.
+"""
+
+from __future__ import annotations
+
+#: The blog's namespace for the model server.
+NAMESPACE = "ml-models"
+#: The Deployment, its pods' ``app`` label, and the Service in front of it.
+DEPLOYMENT = "vllm"
+SERVICE = "vllm-service"
+#: vLLM's OpenAI-compatible API (and ``/metrics``) inside the pod and on the Service.
+HTTP_PORT = 8000
+#: Where kube-prometheus-stack runs Prometheus in the blog's cluster.
+PROMETHEUS_NAMESPACE = "ai-platform"
+PROMETHEUS_SERVICE = "prometheus-operated"
+PROMETHEUS_PORT = 9090
+#: The field manager of everything the library applies or patches.
+FIELD_MANAGER = "vllm-tutorial"

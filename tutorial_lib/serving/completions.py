@@ -1,0 +1,183 @@
+r"""Completions and chats against vLLM's OpenAI-compatible API, with timing.
+
+Uses the official ``openai`` client, as any application would; streams so that the time to
+first token (what a user of a chat UI waits for) is measured, not guessed.
+
+kubectl/curl equivalent::
+
+    curl http://localhost:8000/v1/chat/completions -H 'Content-Type: application/json' \
+      -d '{"model": "...", "messages": [{"role": "user", "content": "What is Kubernetes?"}]}'
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import openai
+
+from tutorial_lib import names
+from tutorial_lib.errors import NotReadyError, ServingError
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A finished answer with the figures a user and an operator care about."""
+
+    text: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    time_to_first_token: float
+    total_seconds: float
+    finish_reason: str | None
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Generation speed after the first token."""
+        decode = self.total_seconds - self.time_to_first_token
+        return (
+            (self.completion_tokens - 1) / decode
+            if decode > 0 and self.completion_tokens > 1
+            else 0.0
+        )
+
+    def _repr_html_(self) -> str:
+        return (
+            f"<blockquote>{html.escape(self.text)}</blockquote><p><small>{self.model} · "
+            f"{self.prompt_tokens} prompt + {self.completion_tokens} completion tokens · "
+            f"first token after {self.time_to_first_token:.2f} s · "
+            f"{self.tokens_per_second:.1f} tokens/s</small></p>"
+        )
+
+
+def client(base_url: str, timeout: float = 120.0) -> openai.OpenAI:
+    """An OpenAI client for vLLM at ``base_url`` (vLLM needs no API key unless set)."""
+    return openai.OpenAI(
+        base_url=base_url.rstrip("/") + "/v1", api_key="not-needed", timeout=timeout, max_retries=0
+    )
+
+
+def wait_until_serving(base_url: str, attempts: int = 30, delay: float = 2.0) -> None:
+    """Bounded retries on ``/health``: a just-started server refuses connections at first."""
+    last = ""
+    for _ in range(attempts):
+        try:
+            if httpx.get(base_url.rstrip("/") + "/health", timeout=5).status_code == 200:
+                return
+            last = "health check did not return 200"
+        except httpx.HTTPError as exc:
+            last = str(exc)
+        time.sleep(delay)
+    raise NotReadyError(
+        f"vLLM at {base_url} did not answer /health after {attempts} tries ({last}).",
+        f"Wait for the pod to be Ready (kubectl get pods -n {names.NAMESPACE}) and for the "
+        "port-forward to be open, then ask again.",
+    )
+
+
+def served_model(base_url: str) -> str:
+    """The model id the server offers (GET /v1/models)."""
+    return client(base_url).models.list().data[0].id
+
+
+def chat(
+    base_url: str,
+    prompt: str,
+    *,
+    model: str | None = None,
+    max_tokens: int = 100,
+    temperature: float = 0.7,
+    system: str | None = None,
+) -> Completion:
+    """Ask a chat model one question, streaming, and time the answer."""
+    messages = ([{"role": "system", "content": system}] if system else []) + [
+        {"role": "user", "content": prompt}
+    ]
+    return _timed(
+        base_url,
+        model,
+        lambda api, name: api.chat.completions.create(
+            model=name,
+            messages=messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            **_STREAMING,
+        ),
+        lambda choice: choice.delta.content,
+    )
+
+
+def complete(
+    base_url: str,
+    prompt: str,
+    *,
+    model: str | None = None,
+    max_tokens: int = 100,
+    temperature: float = 0.7,
+) -> Completion:
+    """A plain completion (the blog's ``/v1/completions`` request), streaming and timed."""
+    return _timed(
+        base_url,
+        model,
+        lambda api, name: api.completions.create(
+            model=name, prompt=prompt, max_tokens=max_tokens, temperature=temperature, **_STREAMING
+        ),
+        lambda choice: choice.text,
+    )
+
+
+_STREAMING: dict[str, Any] = {"stream": True, "stream_options": {"include_usage": True}}
+
+
+def _timed(
+    base_url: str,
+    model: str | None,
+    request: Callable[[openai.OpenAI, str], Any],
+    piece: Callable[[Any], str | None],
+) -> Completion:
+    """Wait for the server, send ``request`` and collect its stream with timings."""
+    wait_until_serving(base_url)
+    try:
+        model = model or served_model(base_url)
+        started = time.monotonic()
+        return _collect(request(client(base_url), model), model, started, piece)
+    except openai.APIError as exc:
+        raise ServingError(
+            f"vLLM at {base_url} refused the request: {exc}",
+            "The message is vLLM's own; for a base model without a chat template use "
+            "tl.complete instead of tl.chat.",
+            status=getattr(exc, "status_code", None),
+        ) from exc
+
+
+def _collect(
+    stream: Any, model: str, started: float, piece: Callable[[Any], str | None]
+) -> Completion:
+    parts: list[str] = []
+    first: float | None = None
+    usage = None
+    finish = None
+    for chunk in stream:
+        if chunk.usage is not None:
+            usage = chunk.usage
+        for choice in chunk.choices:
+            text = piece(choice)
+            if text:
+                first = first if first is not None else time.monotonic() - started
+                parts.append(text)
+            finish = choice.finish_reason or finish
+    total = time.monotonic() - started
+    return Completion(
+        text="".join(parts).strip(),
+        model=model,
+        prompt_tokens=usage.prompt_tokens if usage else 0,
+        completion_tokens=usage.completion_tokens if usage else 0,
+        time_to_first_token=first if first is not None else total,
+        total_seconds=total,
+        finish_reason=finish,
+    )

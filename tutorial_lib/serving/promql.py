@@ -1,0 +1,173 @@
+"""Prometheus' HTTP API as DataFrames: targets, rules, instant and range queries, parsing.
+
+Everything here takes Prometheus' URL; how to reach one (the local cluster's, or a
+port-forward to ``ai-platform/prometheus-operated`` on EKS) is ``tl.reach_prometheus``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import httpx
+import pandas as pd
+from tqdm.auto import tqdm
+
+from tutorial_lib import names
+from tutorial_lib.errors import PrometheusError
+
+T = TypeVar("T")
+
+
+def _get(url: str, path: str, params: dict[str, str] | None = None) -> dict:
+    try:
+        response = httpx.get(url.rstrip("/") + path, params=params, timeout=15)
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise PrometheusError(
+            f"Prometheus at {url} did not answer {path}: {exc}",
+            "Is it running? Locally: python -m tutorial_lib.local status",
+        ) from exc
+    if body.get("status") != "success":
+        raise PrometheusError(
+            f"Prometheus refused {params or path}: {body.get('error', body)}",
+            "Check the PromQL in the Prometheus UI's expression browser.",
+        )
+    return body["data"]
+
+
+def healthy(url: str) -> bool:
+    try:
+        return httpx.get(url.rstrip("/") + "/-/ready", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def targets(url: str) -> pd.DataFrame:
+    """The active scrape targets: job, namespace, pod, health, last error, scrape URL."""
+    rows = []
+    for target in _get(url, "/api/v1/targets", {"state": "active"})["activeTargets"]:
+        labels = target.get("labels", {})
+        rows.append(
+            {
+                "job": labels.get("job", target.get("scrapePool", "")),
+                "namespace": labels.get("namespace", ""),
+                "pod": labels.get("pod", ""),
+                "health": target["health"],
+                "last_error": target.get("lastError", ""),
+                "scrape_url": target["scrapeUrl"],
+                "last_scrape": target.get("lastScrape", ""),
+            }
+        )
+    columns = ["job", "namespace", "pod", "health", "last_error", "scrape_url", "last_scrape"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _poll(what: str, probe: Callable[[], T | None], timeout: float, failure: str) -> T:
+    """Call ``probe`` every 2 s, with a progress bar, until it returns something."""
+    deadline = time.monotonic() + timeout
+    with tqdm(desc=f"Waiting for {what}", bar_format="{desc} {elapsed}", leave=False) as bar:
+        while (found := probe()) is None:
+            if time.monotonic() > deadline:
+                raise PrometheusError(f"No {what} after {timeout:.0f} s: {failure}", _HINT)
+            time.sleep(2)
+            bar.refresh()
+    return found
+
+
+_HINT = "Is the ServiceMonitor applied and the pod Ready? targets() shows last_error."
+
+
+def wait_for_target(
+    url: str, namespace: str = names.NAMESPACE, timeout: float = 90
+) -> pd.DataFrame:
+    """The namespace's targets once one of them is up (the first scrape may take an interval)."""
+
+    def probe() -> pd.DataFrame | None:
+        table = targets(url)
+        ours = table[table["namespace"] == namespace].reset_index(drop=True)
+        return ours if (ours["health"] == "up").any() else None
+
+    return _poll(f"a target in {namespace} to be up", probe, timeout, "none is up")
+
+
+def wait_for_value(url: str, promql: str, timeout: float = 90) -> pd.DataFrame:
+    """The query's result once it has a number (a rate needs two scrapes after the traffic)."""
+
+    def probe() -> pd.DataFrame | None:
+        table = query(url, promql)
+        return table if not table.empty and table["value"].notna().any() else None
+
+    return _poll("a value from Prometheus", probe, timeout, promql)
+
+
+def rules(url: str) -> pd.DataFrame:
+    """The rules Prometheus has loaded: group, name, type, health, state (of alerts)."""
+    rows = [
+        {
+            "group": group["name"],
+            "name": rule["name"],
+            "type": rule["type"],
+            "health": rule.get("health", ""),
+            "state": rule.get("state", ""),
+        }
+        for group in _get(url, "/api/v1/rules")["groups"]
+        for rule in group["rules"]
+    ]
+    return pd.DataFrame(rows, columns=["group", "name", "type", "health", "state"])
+
+
+def query(url: str, promql: str) -> pd.DataFrame:
+    """An instant query: one row per series, its labels as columns and ``value``."""
+    data = _get(url, "/api/v1/query", {"query": promql})
+    if data["resultType"] == "scalar":
+        return pd.DataFrame([{"value": float(data["result"][1])}])
+    rows = [{**s["metric"], "value": float(s["value"][1])} for s in data["result"]]
+    return pd.DataFrame(rows)
+
+
+def query_range(url: str, promql: str, *, minutes: float = 10, step: str = "15s") -> pd.DataFrame:
+    """A range query over the last ``minutes``: columns time, value and the series' labels."""
+    now = pd.Timestamp.now(tz="UTC")
+    params = {
+        "query": promql,
+        "start": str((now - pd.Timedelta(minutes=minutes)).timestamp()),
+        "end": str(now.timestamp()),
+        "step": step,
+    }
+    rows = []
+    for series in _get(url, "/api/v1/query_range", params)["result"]:
+        for stamp, value in series["values"]:
+            rows.append(
+                {**series["metric"], "time": pd.Timestamp(stamp, unit="s"), "value": float(value)}
+            )
+    return pd.DataFrame(rows)
+
+
+def syntax_nodes(url: str, promql: str, kind: str) -> list[dict]:
+    """The nodes of one ``type`` in Prometheus' own parse tree of ``promql``."""
+    found: list[dict] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == kind:
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(_get(url, "/api/v1/parse_query", {"query": promql}))
+    return found
+
+
+def metric_names(url: str, promql: str) -> set[str]:
+    """The metric names a PromQL expression selects (not grepped: parsed by Prometheus)."""
+    selectors = [
+        node
+        for kind in ("vectorSelector", "matrixSelector")  # x and x[5m]
+        for node in syntax_nodes(url, promql, kind)
+    ]
+    return {node["name"] for node in selectors if node.get("name")}

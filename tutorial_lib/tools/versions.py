@@ -1,0 +1,6 @@
+"""Pinned versions of the tools every reader uses, cluster or not."""
+
+#: The NetworkPolicy simulator; sig-network's policy-assistant grew out of it (docs/decisions.md).
+CYCLONUS = "v0.5.6"
+#: promtool, and the local cluster's Prometheus (built from the Go module proxy as v0.316.0).
+PROMETHEUS = "v3.16.0"
