@@ -4,7 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit lint lab cluster-up cluster-down cluster-status prepare bench
+.PHONY: setup demo test test-unit lint lab cluster-up cluster-down cluster-status prepare bench \
+        browser screenshots
 
 setup: $(STAMP)
 
@@ -20,11 +21,14 @@ demo: setup
 	$(PY) -m tutorial_lib.demo
 
 ## Every test, fastest tier first: lint and layer contracts, unit (no cluster, no Go tools),
-## tools (the policy engine, promtool), install (lowest pinned versions), then the local
-## cluster's tests and all notebooks (nbmake), in random order.
-test: test-unit prepare
+## tools (the policy engine, promtool, the manifest linters kube-score and checkov), install
+## (lowest pinned versions), then the local cluster's tests and all notebooks (nbmake), in
+## random order; last the browser tier (JupyterLab in headless Chromium, driven as a reader
+## would).
+test: test-unit prepare browser
 	$(PY) -m pytest tests/tools tests/install
 	$(PY) -m pytest tests/cluster notebooks
+	$(PY) -m pytest tests/browser
 
 ## The fast tier alone: under a minute, no cluster, no Go toolchain needed.
 test-unit: setup
@@ -36,12 +40,36 @@ test-unit: setup
 prepare: setup
 	$(PY) -m tutorial_lib.local prepare
 
+## The browser tier's Chromium and its driver, from Debian's packages (never a browser
+## download of Playwright's own). Without apt-get it says so, and tests/browser skips.
+BROWSER_PACKAGES := chromium chromium-driver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+	  echo "browser: $(BROWSER_PACKAGES) already installed ($$(chromium --version 2>/dev/null))"; \
+	elif command -v apt-get >/dev/null; then \
+	  echo "browser: installing the Debian packages $(BROWSER_PACKAGES) with apt-get"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(BROWSER_PACKAGES); \
+	else \
+	  echo "browser: no apt-get here: install $(BROWSER_PACKAGES) with your package manager;"; \
+	  echo "         until then tests/browser is skipped"; \
+	fi
+
+## The README's screenshots (docs/images/), taken by the browser tier itself.
+screenshots: setup browser
+	VLLM_TUTORIAL_SCREENSHOTS=docs/images $(PY) -m pytest tests/browser -p no:randomly
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+## JupyterLab on notebooks/ with the venv's kernel. tests/browser starts it through this
+## target, on a copy of the notebooks (LAB_DIR) with a port and a token of its own (LAB_ARGS).
+LAB_DIR ?= notebooks/
+## JupyterLab refuses to run as root (a container, CI) unless told it may.
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) $(LAB_DIR)
 
 cluster-up: setup
 	$(PY) -m tutorial_lib.local up

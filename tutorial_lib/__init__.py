@@ -37,10 +37,11 @@ from tutorial_lib.kube.objects import (
     set_resources,
 )
 from tutorial_lib.kube.portforward import port_forward
+from tutorial_lib.kube.preflight import preflight
 from tutorial_lib.kube.waits import ensure_serving, wait_gone, wait_pending, wait_ready
 from tutorial_lib.serving import promql as prometheus
 from tutorial_lib.serving import vllm_metrics
-from tutorial_lib.serving.completions import chat, complete
+from tutorial_lib.serving.completions import ask, chat, complete, has_chat_template
 from tutorial_lib.serving.vllm_metrics import histogram_quantile, metrics
 from tutorial_lib.tools import manifests, monitoring, netpol
 from tutorial_lib.tools.manifests import overlay, render
@@ -53,6 +54,7 @@ __all__ = [
     "PodState",
     "TutorialError",
     "apply",
+    "ask",
     "chat",
     "complete",
     "connect",
@@ -64,6 +66,7 @@ __all__ = [
     "explain",
     "flows",
     "get",
+    "has_chat_template",
     "histogram_quantile",
     "logs",
     "manifests",
@@ -74,6 +77,7 @@ __all__ = [
     "nodes",
     "overlay",
     "port_forward",
+    "preflight",
     "prometheus",
     "reach_prometheus",
     "remaining",

@@ -25,6 +25,10 @@ class TutorialError(Exception):
         return f"{self.message}\nHint: {self.hint}" if self.hint else self.message
 
 
+class SizingError(TutorialError):
+    """The sizing arithmetic was given a model, dtype or figure it does not know."""
+
+
 class ClusterError(TutorialError):
     """The cluster refused a request, or did not reach the state we waited for."""
 
@@ -55,6 +59,10 @@ class ServingError(TutorialError):
 
 class NotReadyError(ServingError):
     """vLLM did not answer within the retry budget."""
+
+
+class NoChatTemplate(ServingError):
+    """The served model is a base model: it has no chat template, so vLLM refuses chats."""
 
 
 class MetricsError(ServingError):

@@ -19,3 +19,16 @@ PROMETHEUS_SERVICE = "prometheus-operated"
 PROMETHEUS_PORT = 9090
 #: The field manager of everything the library applies or patches.
 FIELD_MANAGER = "vllm-tutorial"
+#: kube-prometheus-stack's Helm release name. Its Prometheus selects only ServiceMonitors and
+#: PrometheusRules labelled ``release: <release name>`` (the chart's defaults
+#: ``serviceMonitorSelectorNilUsesHelmValues`` and ``ruleSelectorNilUsesHelmValues``); the
+#: component ``manifests/components/prometheus-release`` sets that label on ours, and the
+#: local Prometheus selects by it too. Change both together (a unit test compares them).
+PROMETHEUS_RELEASE = "kube-prometheus-stack"
+#: The label key of that selection.
+PROMETHEUS_RELEASE_LABEL = "release"
+#: The custom resources the tutorial's monitoring needs (the Prometheus Operator's CRDs).
+SERVICE_MONITOR_CRD = "servicemonitors.monitoring.coreos.com"
+PROMETHEUS_RULE_CRD = "prometheusrules.monitoring.coreos.com"
+#: The extended resource the NVIDIA device plugin advertises on a GPU node.
+GPU_RESOURCE = "nvidia.com/gpu"

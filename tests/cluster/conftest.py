@@ -12,10 +12,13 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 from kubernetes import client, utils
+from nbclient import NotebookClient
 
 import tutorial_lib as tl
 from tests.helpers import eventually
@@ -69,6 +72,22 @@ def restart_api_server() -> None:
     os.kill(pid, signal.SIGKILL)
     eventually(lambda: not cluster.status().api_ready, what="the API server to be down")
     assert cluster.up().healthy
+
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def execute(notebook: Path | nbformat.NotebookNode) -> None:
+    """Run a notebook top to bottom in a real kernel, as nbmake does; raises on a failed cell."""
+    if isinstance(notebook, Path):
+        notebook = nbformat.read(notebook, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=900,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+    client.execute()
 
 
 def create(connection: tl.Connection, obj: dict[str, Any], namespace: str) -> None:

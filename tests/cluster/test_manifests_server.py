@@ -25,6 +25,7 @@ def test_server_side_dry_run_accepts_the_overlay(connection, overlay):
         "Namespace",
         "NetworkPolicy",
         "Service",
+        "ServiceAccount",
         "ServiceMonitor",
     ]
 

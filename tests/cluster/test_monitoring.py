@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+from pathlib import Path
+
 import httpx
 import pytest
+import yaml
 
 import tutorial_lib as tl
 from tests.helpers import eventually
@@ -14,7 +18,6 @@ from tutorial_lib.local import paths
 from tutorial_lib.serving import promql
 from tutorial_lib.tools import monitoring
 
-SERVICEMONITOR = tl.manifests.ROOT / "base" / "servicemonitor.yaml"
 #: The ServiceMonitor's interval, plus the daemon's reaction and file discovery (about 5 s).
 WITHIN_ONE_INTERVAL = 30 + 10
 
@@ -31,6 +34,23 @@ def vllm_targets() -> list[dict]:
     return table[table["namespace"] == tl.names.NAMESPACE].to_dict("records")
 
 
+def rendered_servicemonitor(cluster: tl.Connection) -> dict:
+    """The ServiceMonitor as the overlay renders it: with the release label of its component."""
+    return next(o for o in tl.render(cluster.overlay) if o["kind"] == "ServiceMonitor")
+
+
+@pytest.fixture
+def servicemonitor(serving, tmp_path) -> Path:
+    """The overlay's ServiceMonitor alone, in a file (base/servicemonitor.yaml lacks the label)."""
+    path = tmp_path / "servicemonitor.yaml"
+    path.write_text(yaml.safe_dump(rendered_servicemonitor(serving)))
+    return path
+
+
+def scrape_pools() -> set[str]:
+    return set(promql.targets(local_monitoring.url())["scrape_pool"])
+
+
 def test_servicemonitor_target_is_up_within_its_scrape_interval(serving):
     pod = objects.newest_pod(serving)
     target = eventually(
@@ -42,14 +62,57 @@ def test_servicemonitor_target_is_up_within_its_scrape_interval(serving):
     assert target["scrape_url"].endswith("/metrics")
 
 
-def test_deleting_the_servicemonitor_removes_the_target_and_applying_brings_it_back(serving):
+def test_deleting_the_servicemonitor_removes_the_target_and_applying_brings_it_back(
+    serving, servicemonitor
+):
     eventually(vllm_targets, timeout=WITHIN_ONE_INTERVAL, what="a vLLM target")
     try:
-        tl.delete(serving, SERVICEMONITOR)
+        tl.delete(serving, servicemonitor)
         eventually(lambda: not vllm_targets(), timeout=20, what="the target removed")
     finally:
-        tl.apply(serving, SERVICEMONITOR)
+        tl.apply(serving, servicemonitor)
     eventually(vllm_targets, timeout=20, what="the target back")
+
+
+def test_only_a_servicemonitor_with_the_release_label_is_scraped(serving, namespace):
+    """As kube-prometheus-stack's Prometheus: a copy without ``release`` gets no target.
+
+    Two copies of the overlay's ServiceMonitor in a test namespace, both selecting
+    vllm-service in ml-models: the labelled one's job appears, the unlabelled one's does
+    not, until it is labelled too.
+    """
+    release = {tl.names.PROMETHEUS_RELEASE_LABEL: tl.names.PROMETHEUS_RELEASE}
+    copies = {}
+    for name, with_label in (("vllm-labelled", True), ("vllm-unlabelled", False)):
+        monitor = copy.deepcopy(rendered_servicemonitor(serving))
+        monitor["metadata"] = {"name": name, "namespace": namespace, "labels": {"app": "vllm"}}
+        if with_label:
+            monitor["metadata"]["labels"] |= release
+        serving.custom.create_namespaced_custom_object(
+            "monitoring.coreos.com", "v1", namespace, "servicemonitors", monitor
+        )
+        copies[name] = f"serviceMonitor/{namespace}/{name}/0"
+    eventually(
+        lambda: copies["vllm-labelled"] in scrape_pools(),
+        timeout=20,
+        what="the labelled copy's job in the local Prometheus",
+    )
+    assert copies["vllm-unlabelled"] not in scrape_pools()
+    assert f"serviceMonitor/{tl.names.NAMESPACE}/vllm/0" in scrape_pools()  # the tutorial's
+    serving.custom.patch_namespaced_custom_object(
+        "monitoring.coreos.com",
+        "v1",
+        namespace,
+        "servicemonitors",
+        "vllm-unlabelled",
+        {"metadata": {"labels": release}},
+        _content_type="application/merge-patch+json",
+    )
+    eventually(
+        lambda: copies["vllm-unlabelled"] in scrape_pools(),
+        timeout=20,
+        what="the copy's job once it carries the label",
+    )
 
 
 def test_every_metric_the_rules_and_dashboard_use_exists_in_the_running_vllm(serving):

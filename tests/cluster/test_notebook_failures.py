@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 import tutorial_lib as tl
+from tests.cluster.conftest import NOTEBOOKS, execute
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "03_deployment.ipynb"
+NOTEBOOK = NOTEBOOKS / "03_deployment.ipynb"
 
 
 @pytest.fixture
@@ -24,14 +22,8 @@ def test_deployment_notebook_fails_when_the_reader_keeps_the_blogs_14gi(connecti
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     fix = next(c for c in notebook.cells if "apply-fix" in c.metadata.get("tags", []))
     fix.source += "\ntl.set_resources(cluster, **BLOG_ORIGINAL)  # the reader keeps 14Gi"
-    client = NotebookClient(
-        notebook,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
-    )
     with pytest.raises(CellExecutionError) as failure:
-        client.execute()
+        execute(notebook)
     message = str(failure.value)
     assert "ClusterError" in message and "cannot become Ready" in message
     assert "requests 14.00 GiB memory" in message

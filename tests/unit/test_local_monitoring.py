@@ -18,6 +18,7 @@ from kubernetes.client import (
     V1ServiceSpec,
 )
 
+from tutorial_lib import names as tl_names
 from tutorial_lib.local import monitoring
 
 NS = "ml-models"
@@ -34,8 +35,12 @@ def state_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
-def service_monitor(**spec_changes) -> dict:
-    """As in manifests/base/servicemonitor.yaml: a custom object, hence a dict."""
+#: The label kube-prometheus-stack's Prometheus (and the local one) selects by.
+RELEASE = {"release": "kube-prometheus-stack"}
+
+
+def service_monitor(labels: dict | None = None, **spec_changes) -> dict:
+    """As manifests/base renders it (with the release label): a custom object, hence a dict."""
     spec = {
         "selector": {"matchLabels": {"app": "vllm"}},
         "namespaceSelector": {"matchNames": [NS]},
@@ -46,7 +51,11 @@ def service_monitor(**spec_changes) -> dict:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",
-        "metadata": {"name": "vllm", "namespace": NS, "labels": {"app": "vllm"}},
+        "metadata": {
+            "name": "vllm",
+            "namespace": NS,
+            "labels": {"app": "vllm", **RELEASE} if labels is None else labels,
+        },
         "spec": spec,
     }
 
@@ -216,17 +225,86 @@ def test_plain_dicts_work_like_typed_objects():
     assert plain.files == typed.files
 
 
-def test_prometheus_rules_become_rule_files():
-    groups = [{"name": "vllm", "rules": [{"alert": "X", "expr": "up == 0", "for": "5m"}]}]
-    rule = {
+GROUPS = [{"name": "vllm", "rules": [{"alert": "X", "expr": "up == 0", "for": "5m"}]}]
+
+
+def prometheus_rule(labels: dict | None = None) -> dict:
+    return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": {"name": "vllm", "namespace": NS},
-        "spec": {"groups": groups},
+        "metadata": {
+            "name": "vllm",
+            "namespace": NS,
+            "labels": {"app": "vllm", **RELEASE} if labels is None else labels,
+        },
+        "spec": {"groups": GROUPS},
     }
-    wanted = monitoring.desired(rules=[rule])
-    assert yaml.safe_load(wanted.files[f"rules/{NS}_vllm.yaml"]) == {"groups": groups}
+
+
+def test_prometheus_rules_become_rule_files():
+    wanted = monitoring.desired(rules=[prometheus_rule()])
+    assert yaml.safe_load(wanted.files[f"rules/{NS}_vllm.yaml"]) == {"groups": GROUPS}
     assert yaml.safe_load(wanted.files["prometheus.yml"])["scrape_configs"] == []
+
+
+def test_the_selectors_are_kube_prometheus_stacks_for_the_release_in_names():
+    selectors = [monitoring.SERVICE_MONITOR_SELECTOR, monitoring.RULE_SELECTOR]
+    assert selectors == [{"matchLabels": {"release": tl_names.PROMETHEUS_RELEASE}}] * 2
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {"app": "vllm"},  # the base file alone, without the component
+        {"app": "vllm", "release": "prometheus"},  # another release's label
+        None,  # no labels at all
+    ],
+    ids=["unlabelled", "other-release", "no-labels"],
+)
+def test_a_service_monitor_without_the_release_label_is_not_scraped(labels):
+    monitor = service_monitor()
+    monitor["metadata"]["labels"] = labels
+    wanted = monitoring.desired(monitors=[monitor], services=[service()], slices=[endpoint_slice()])
+    assert yaml.safe_load(wanted.files["prometheus.yml"])["scrape_configs"] == []
+    assert TARGETS not in wanted.files
+    assert wanted.ignored == [f"ServiceMonitor {NS}/vllm"]
+
+
+def test_with_the_release_label_it_is_scraped_next_to_an_unlabelled_copy():
+    copy = service_monitor(labels={"app": "vllm"})
+    copy["metadata"]["name"] = "vllm-unlabelled"
+    wanted = monitoring.desired(
+        monitors=[service_monitor(), copy], services=[service()], slices=[endpoint_slice()]
+    )
+    jobs = [j["job_name"] for j in yaml.safe_load(wanted.files["prometheus.yml"])["scrape_configs"]]
+    assert jobs == [JOB]
+    assert [group["labels"]["pod"] for group in targets(wanted)] == [POD]
+    assert wanted.ignored == [f"ServiceMonitor {NS}/vllm-unlabelled"]
+
+
+def test_a_prometheus_rule_without_the_release_label_is_not_loaded():
+    wanted = monitoring.desired(rules=[prometheus_rule(labels={"app": "vllm"})])
+    assert not any(name.startswith("rules/") for name in wanted.files)
+    assert wanted.ignored == [f"PrometheusRule {NS}/vllm"]
+
+
+@pytest.mark.parametrize(
+    ("selector", "scraped"),
+    [
+        ({}, True),  # the Operator: an empty selector selects everything
+        (None, False),  # ... and a missing one nothing
+        ({"matchLabels": {"release": "monitoring"}}, False),  # a release named monitoring
+        ({"matchExpressions": [{"key": "release", "operator": "Exists"}]}, True),
+    ],
+)
+def test_the_operators_selector_rules(selector, scraped):
+    wanted = monitoring.desired(
+        monitors=[service_monitor()],
+        services=[service()],
+        slices=[endpoint_slice()],
+        monitor_selector=selector,
+    )
+    assert (TARGETS in wanted.files) is scraped
 
 
 def test_no_objects_no_jobs():

@@ -13,6 +13,7 @@ import yaml
 from kubernetes_validate.utils import ValidationError
 
 from tests.helpers import ROOT
+from tutorial_lib import names
 from tutorial_lib.domain.sizing import GIB
 from tutorial_lib.tools import binaries, manifests
 
@@ -42,15 +43,22 @@ def quantity_bytes(value: str) -> int:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_overlay_renders_the_blogs_five_objects(overlay):
+def test_overlay_renders_the_blogs_five_objects_and_a_serviceaccount(overlay):
     kinds = sorted(obj["kind"] for obj in render(overlay))
-    assert kinds == ["Deployment", "Namespace", "NetworkPolicy", "Service", "ServiceMonitor"]
+    assert kinds == [
+        "Deployment",
+        "Namespace",
+        "NetworkPolicy",
+        "Service",
+        "ServiceAccount",
+        "ServiceMonitor",
+    ]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_builtin_objects_validate_strictly_against_kubernetes_1_36(overlay):
     builtin = [obj for obj in render(overlay) if obj["kind"] != "ServiceMonitor"]
-    assert len(builtin) == 4
+    assert len(builtin) == 5
     for obj in builtin:
         kubernetes_validate.validate(obj, "1.36", strict=True)
 
@@ -132,6 +140,18 @@ def test_local_overlay_differs_only_in_model_and_cpu_settings():
     assert pod_spec("eks-l4") == pod_spec("local")
 
 
+def test_local_base_overlay_differs_from_local_only_in_the_model():
+    from tutorial_lib.local.runtime import BASE_MODEL_ID, MODEL_ID
+
+    local, base = render("local"), render("local-base")
+    assert [o for o in local if o["kind"] != "Deployment"] == [
+        o for o in base if o["kind"] != "Deployment"
+    ]
+    local_c, base_c = container("local"), container("local-base")
+    assert (local_c["args"][0], base_c["args"][0]) == (MODEL_ID, BASE_MODEL_ID)
+    assert {**base_c, "args": base_c["args"][1:]} == {**local_c, "args": local_c["args"][1:]}
+
+
 def test_pvc_component_replaces_the_model_cache_volume(tmp_path):
     overlay = tmp_path / "overlay"
     overlay.mkdir()
@@ -160,3 +180,35 @@ def test_pvc_component_replaces_the_model_cache_volume(tmp_path):
     volumes = {v["name"]: v for v in objs["Deployment"]["spec"]["template"]["spec"]["volumes"]}
     assert volumes["model-cache"]["persistentVolumeClaim"]["claimName"] == "vllm-model-cache"
     assert objs["PersistentVolumeClaim"]["metadata"]["name"] == "vllm-model-cache"
+
+
+SERVICEMONITOR = manifests.ROOT / "base" / "servicemonitor.yaml"
+RELEASE_COMPONENT = manifests.ROOT / "components" / "prometheus-release" / "kustomization.yaml"
+
+
+def test_the_release_name_is_written_once_and_matches_names():
+    """One value in the component; the local Prometheus selects the same (names.py)."""
+    component = yaml.safe_load(RELEASE_COMPONENT.read_text())
+    (patch,) = component["patches"]
+    (operation,) = yaml.safe_load(patch["patch"])
+    assert operation["path"] == f"/metadata/labels/{names.PROMETHEUS_RELEASE_LABEL}"
+    assert operation["value"] == names.PROMETHEUS_RELEASE == "kube-prometheus-stack"
+    for target in (manifests.ROOT / "base", manifests.ROOT / "monitoring"):
+        text = (target / "kustomization.yaml").read_text()
+        assert "../components/prometheus-release" in text, target
+    for path in (manifests.ROOT / "monitoring" / "prometheusrule.yaml", SERVICEMONITOR):
+        assert "release" not in yaml.safe_load(path.read_text())["metadata"]["labels"], path
+
+
+@pytest.mark.parametrize("target", [*OVERLAYS, "monitoring"])
+def test_only_the_servicemonitor_and_prometheusrule_carry_the_release_label(target):
+    path = manifests.ROOT / "monitoring" if target == "monitoring" else manifests.overlay(target)
+    objects = manifests.render(path)
+    labelled = {
+        obj["kind"]
+        for obj in objects
+        if (obj["metadata"].get("labels") or {}).get("release") == names.PROMETHEUS_RELEASE
+    }
+    kinds = {obj["kind"] for obj in objects}
+    assert labelled == kinds & {"ServiceMonitor", "PrometheusRule"}
+    assert labelled  # each target has one of them

@@ -13,6 +13,7 @@ from tutorial_lib.domain.sizing import (
     plan,
 )
 from tutorial_lib.domain.startup import parse_startup_log
+from tutorial_lib.errors import SizingError
 
 SMOL = ModelSpec.preset("HuggingFaceTB/SmolLM2-135M-Instruct")
 MISTRAL_AWQ = ModelSpec.preset("TheBloke/Mistral-7B-v0.1-AWQ")
@@ -66,8 +67,9 @@ def test_from_config_reads_hf_fields_and_qwen_window_switch():
 
 
 def test_unknown_preset_names_the_known_ones():
-    with pytest.raises(KeyError, match="Mistral"):
+    with pytest.raises(SizingError, match="Mistral") as unknown:
         ModelSpec.preset("no/such-model")
+    assert "from_config" in unknown.value.hint
 
 
 def test_awq_weights_estimate_near_blog_measurement():

@@ -12,7 +12,7 @@ import pytest
 
 from tutorial_lib.domain.flows import TUTORIAL_FLOWS
 from tutorial_lib.errors import ToolError
-from tutorial_lib.tools import binaries, monitoring, netpol
+from tutorial_lib.tools import binaries, lint, monitoring, netpol
 from tutorial_lib.tools.manifests import overlay
 
 
@@ -20,7 +20,7 @@ def test_no_go_on_path_here():
     assert shutil.which("go") is None
 
 
-@pytest.mark.parametrize("tool", binaries.TOOLS, ids=lambda b: b.name)
+@pytest.mark.parametrize("tool", binaries.GO_TOOLS, ids=lambda b: b.name)
 def test_a_missing_tool_without_go_names_the_fix(tool):
     with pytest.raises(ToolError) as caught:
         binaries.tool(tool)
@@ -37,3 +37,8 @@ def test_policy_verdicts_need_the_engine():
 def test_rule_checks_need_promtool():
     with pytest.raises(ToolError, match="No Go toolchain"):
         monitoring.check_rules(monitoring.rule_groups())
+
+
+def test_linting_needs_kube_score():
+    with pytest.raises(ToolError, match="No Go toolchain"):
+        lint.findings(overlay("local"))

@@ -25,6 +25,8 @@ from typing import Any
 
 import pandas as pd
 
+from tutorial_lib.errors import SizingError
+
 GIB = 1024**3
 
 _DTYPE_BYTES = {
@@ -47,7 +49,9 @@ def dtype_bytes(dtype: str) -> int:
     try:
         return _DTYPE_BYTES[dtype.lower().removeprefix("torch.")]
     except KeyError as exc:
-        raise ValueError(f"Unknown dtype {dtype!r}; one of {sorted(_DTYPE_BYTES)}") from exc
+        raise SizingError(
+            f"Unknown dtype {dtype!r}.", f"Use one of {', '.join(sorted(_DTYPE_BYTES))}."
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -103,9 +107,9 @@ class ModelSpec:
         try:
             return cls.from_config(PRESETS[name], name=name)
         except KeyError as exc:
-            raise KeyError(
-                f"No preset for {name!r}; known: {sorted(PRESETS)}. Use "
-                "ModelSpec.from_config(json.load(open('config.json')))"
+            raise SizingError(
+                f"No preset for {name!r}; known: {', '.join(sorted(PRESETS))}.",
+                "For another model: ModelSpec.from_config(json.load(open('config.json')))",
             ) from exc
 
     @property
@@ -192,7 +196,7 @@ def kv_cache_capacity(
     """
     if num_blocks is None:
         if kv_cache_gib is None:
-            raise ValueError("Give kv_cache_gib or num_blocks.")
+            raise SizingError("No KV cache size given.", "Give kv_cache_gib or num_blocks.")
         block_bytes = block_size * spec.kv_bytes_per_token(kv_cache_dtype, tensor_parallel_size)
         num_blocks = max(0, int(kv_cache_gib * GIB // block_bytes))
     return KVCacheCapacity(

@@ -69,9 +69,16 @@ class Connection:
         return client.CustomObjectsApi(self.api)
 
     @property
+    def apiextensions(self) -> client.ApiextensionsV1Api:
+        return client.ApiextensionsV1Api(self.api)
+
+    @property
     def overlay(self) -> Path:
-        """The tutorial's overlay for this cluster: ``local``, else the blog's ``eks-l4``."""
-        return manifests.overlay("local" if self.local else "eks-l4")
+        """The tutorial's overlay for this cluster: ``local``, else the blog's ``eks-l4``.
+
+        ``VLLM_TUTORIAL_OVERLAY`` chooses another (``local-base``: a base model).
+        """
+        return manifests.default_overlay(self.local)
 
     def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``method(*args, **kwargs)``, its errors translated into the tutorial's."""

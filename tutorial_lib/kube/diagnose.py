@@ -13,51 +13,18 @@ from decimal import Decimal
 
 import pandas as pd
 from kubernetes import client
-from kubernetes.utils import parse_quantity
 
 from tutorial_lib.errors import ClusterError
 from tutorial_lib.kube.connection import Connection
 from tutorial_lib.kube.logs import log_stream
 from tutorial_lib.kube.objects import PodState, ready
+from tutorial_lib.kube.resources import HARD_EFFECTS, allocatable, human, summed, tolerates
 
 #: Container states that will not resolve by waiting longer: the kubelet has already retried
 #: (the back-off states) or cannot retry. ErrImagePull and CreateContainerConfigError are
 #: left out: a throttled registry or a ConfigMap created later clears them.
 HOPELESS = {"CrashLoopBackOff", "ImagePullBackOff", "InvalidImageName"}
 LOG_LINES = 15
-
-
-def _requests(pod: client.V1Pod) -> dict[str, Decimal]:
-    total: dict[str, Decimal] = {}
-    for container in pod.spec.containers:
-        wanted = (container.resources.requests if container.resources else None) or {}
-        for resource, value in wanted.items():
-            total[resource] = total.get(resource, Decimal(0)) + parse_quantity(value)
-    return total
-
-
-def _tolerated(pod: client.V1Pod, taint: client.V1Taint) -> bool:
-    """Kubernetes' rule: same key (an empty key with Exists matches all), effect, value."""
-    for toleration in pod.spec.tolerations or []:
-        operator = toleration.operator or "Equal"
-        if toleration.key:
-            if toleration.key != taint.key:
-                continue
-        elif operator != "Exists":
-            continue
-        if toleration.effect not in (None, "", taint.effect):
-            continue
-        if operator == "Exists" or (toleration.value or "") == (taint.value or ""):
-            return True
-    return False
-
-
-def _human(resource: str, amount: Decimal) -> str:
-    if resource == "memory" or resource.endswith("storage"):
-        return f"{amount / 2**30:.2f} GiB"
-    if resource == "cpu":
-        return f"{amount:.2f} CPU"
-    return f"{amount:g}"
 
 
 @dataclass
@@ -105,17 +72,16 @@ def _node_verdict(pod: client.V1Pod, node: client.V1Node, use: _NodeUse) -> list
         if labels.get(key) != value:
             reasons.append(f"nodeSelector {key}={value} does not match")
     for taint in node.spec.taints or []:
-        if taint.effect in ("NoSchedule", "NoExecute") and not _tolerated(pod, taint):
+        if taint.effect in HARD_EFFECTS and not tolerates(pod.spec.tolerations, taint):
             reasons.append(f"taint {taint.key}={taint.value or ''}:{taint.effect} not tolerated")
-    allocatable = (node.status.allocatable if node.status else None) or {}
-    for resource, wanted in _requests(pod).items():
-        total = parse_quantity(allocatable.get(resource, "0"))
+    for resource, wanted in summed(pod.spec.containers).items():
+        total = allocatable(node, resource)
         free = total - use.used.get(resource, Decimal(0))
         if wanted > free:
             reasons.append(
-                f"requests {_human(resource, wanted)} {resource}, "
-                f"{_human(resource, max(free, Decimal(0)))} free of "
-                f"{_human(resource, total)} allocatable"
+                f"requests {human(resource, wanted)} {resource}, "
+                f"{human(resource, max(free, Decimal(0)))} free of "
+                f"{human(resource, total)} allocatable"
                 + _holders(pod, use.holders.get(resource, []))
             )
     return reasons
@@ -130,7 +96,7 @@ def _usage(cluster: Connection, pod: client.V1Pod) -> dict[str, _NodeUse]:
         if other.metadata.uid == pod.metadata.uid:
             continue
         node = usage.setdefault(other.spec.node_name, _NodeUse())
-        for resource, amount in _requests(other).items():
+        for resource, amount in summed(other.spec.containers).items():
             node.used[resource] = node.used.get(resource, Decimal(0)) + amount
             node.holders.setdefault(resource, []).append(other)
     return usage

@@ -344,14 +344,15 @@ class PodRunner:
         return env
 
     def _link_model(self, hf_home: Path) -> None:
-        """The pod's HF_HOME offers the cached stand-in model, as if downloaded before."""
-        target = self.env.model_snapshot.parent.parent
-        link = hf_home / "hub" / target.name
-        link.parent.mkdir(parents=True, exist_ok=True)
-        if link.is_symlink() and link.resolve() != target.resolve():
-            link.unlink()  # a link into a cache that has moved
-        if not link.is_symlink():
-            link.symlink_to(target, target_is_directory=True)
+        """The pod's HF_HOME offers the cached stand-in models, as if downloaded before."""
+        hub = hf_home / "hub"
+        hub.mkdir(parents=True, exist_ok=True)
+        for target in (self.env.hf_home / "hub").glob("models--*"):
+            link = hub / target.name
+            if link.is_symlink() and link.resolve() != target.resolve():
+                link.unlink()  # a link into a cache that has moved
+            if not link.is_symlink():
+                link.symlink_to(target, target_is_directory=True)
 
     def _spawn(self) -> None:
         container = self.container
@@ -510,14 +511,14 @@ class PodRunner:
             )
         except NotFound:  # the pod is gone: nothing left to run it for
             self.stop_event.set()
-        except Exception as exc:  # the API server restarts; the next change writes again
+        except ClusterError as exc:  # the API server restarts; the next change writes again
             log.warning("pod %s/%s: status not written (%s)", self.namespace, self.name, exc)
 
     def _remove_pod(self) -> None:
         """After the process is gone: what the kubelet does last, a deletion with grace 0."""
         try:
             delete_pod(self.connection, self.name, self.namespace)
-        except Exception as exc:  # already gone, or the API server is away: down cleans up
+        except ClusterError as exc:  # already gone, or the API server is away: down cleans up
             log.info("pod %s/%s: not deleted (%s)", self.namespace, self.name, exc)
 
 

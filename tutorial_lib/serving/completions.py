@@ -21,7 +21,7 @@ import httpx
 import openai
 
 from tutorial_lib import names
-from tutorial_lib.errors import NotReadyError, ServingError
+from tutorial_lib.errors import NoChatTemplate, NotReadyError, ServingError
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,40 @@ def served_model(base_url: str) -> str:
     return client(base_url).models.list().data[0].id
 
 
+#: vLLM's words when a chat needs a template the tokenizer does not define.
+_NO_TEMPLATE = "chat template"
+
+
+def has_chat_template(base_url: str, model: str | None = None) -> bool:
+    """Does the served model take chats? Asked of the server, not guessed from its name.
+
+    vLLM's ``/tokenize`` applies the chat template to a message without generating
+    anything; a model without one (a base model) is refused there as a chat would be.
+    """
+    wait_until_serving(base_url)
+    body = {
+        "model": model or served_model(base_url),
+        "messages": [{"role": "user", "content": "Hello"}],
+    }
+    try:
+        response = httpx.post(base_url.rstrip("/") + "/tokenize", json=body, timeout=30)
+    except httpx.HTTPError as exc:
+        raise ServingError(f"vLLM at {base_url} did not answer /tokenize: {exc}") from exc
+    if response.status_code == 200:
+        return True
+    if response.status_code == 400 and _NO_TEMPLATE in response.text:
+        return False
+    raise ServingError(
+        f"vLLM at {base_url} answered /tokenize with {response.status_code}: {response.text}",
+        status=response.status_code,
+    )
+
+
+def base_model_prompt(question: str) -> str:
+    """A question as a base model continues it best: as the start of a text to complete."""
+    return f"Question: {question}\nAnswer:"
+
+
 def chat(
     base_url: str,
     prompt: str,
@@ -131,6 +165,17 @@ def complete(
     )
 
 
+def ask(base_url: str, question: str, **options: Any) -> Completion:
+    """A question, by the endpoint the served model takes.
+
+    A chat for an instruct model; for a base model (which refuses chats) a completion of
+    ``Question: ... Answer:``.
+    """
+    if has_chat_template(base_url, options.get("model")):
+        return chat(base_url, question, **options)
+    return complete(base_url, base_model_prompt(question), **options)
+
+
 _STREAMING: dict[str, Any] = {"stream": True, "stream_options": {"include_usage": True}}
 
 
@@ -146,13 +191,27 @@ def _timed(
         model = model or served_model(base_url)
         started = time.monotonic()
         return _collect(request(client(base_url), model), model, started, piece)
+    except openai.BadRequestError as exc:
+        if _NO_TEMPLATE in str(exc):
+            raise NoChatTemplate(
+                f"{model} is a base model: it has no chat template, so vLLM at {base_url} "
+                "cannot turn chat messages into a prompt, and refuses the chat.",
+                "Send it a completion instead (tl.complete, as the blog does with its "
+                "[INST] ... [/INST] prompt), serve it with --chat-template <file>, or serve "
+                "an instruct model. tl.ask picks the right endpoint by itself.",
+                status=400,
+            ) from exc
+        raise _refused(base_url, exc) from exc
     except openai.APIError as exc:
-        raise ServingError(
-            f"vLLM at {base_url} refused the request: {exc}",
-            "The message is vLLM's own; for a base model without a chat template use "
-            "tl.complete instead of tl.chat.",
-            status=getattr(exc, "status_code", None),
-        ) from exc
+        raise _refused(base_url, exc) from exc
+
+
+def _refused(base_url: str, exc: openai.APIError) -> ServingError:
+    return ServingError(
+        f"vLLM at {base_url} refused the request: {exc}",
+        "The message is vLLM's own: it names the parameter or limit at fault.",
+        status=getattr(exc, "status_code", None),
+    )
 
 
 def _collect(

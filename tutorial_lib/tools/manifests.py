@@ -5,6 +5,7 @@ kubectl equivalent of ``render``: ``kubectl kustomize manifests/overlays/local``
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -14,14 +15,22 @@ from tutorial_lib.errors import ManifestError
 from tutorial_lib.tools import binaries
 
 ROOT = Path(__file__).resolve().parents[2] / "manifests"
-OVERLAYS = ("eks-l4", "local")
+OVERLAYS = ("eks-l4", "local", "local-base")
+#: Names the overlay ``cluster.overlay`` applies instead of ``local`` or ``eks-l4``: e.g.
+#: ``local-base``, the local cluster serving a base model without a chat template.
+OVERLAY_ENV = "VLLM_TUTORIAL_OVERLAY"
 
 
 def overlay(name: str) -> Path:
-    """The folder of an overlay: ``eks-l4`` (the blog's cluster) or ``local``."""
+    """The folder of an overlay: ``eks-l4`` (the blog's cluster), ``local`` or ``local-base``."""
     if name not in OVERLAYS:
         raise ManifestError(f"No overlay {name!r}.", f"Choose one of {', '.join(OVERLAYS)}.")
     return ROOT / "overlays" / name
+
+
+def default_overlay(local: bool) -> Path:
+    """The overlay for a cluster: ``VLLM_TUTORIAL_OVERLAY`` if set, else ``local``/``eks-l4``."""
+    return overlay(os.environ.get(OVERLAY_ENV) or ("local" if local else "eks-l4"))
 
 
 def render(target: str | Path) -> list[dict]:

@@ -4,3 +4,7 @@
 CYCLONUS = "v0.5.6"
 #: promtool, and the local cluster's Prometheus (built from the Go module proxy as v0.316.0).
 PROMETHEUS = "v3.16.0"
+#: The manifest linter of issue 14 beside checkov (built from the Go module proxy).
+KUBE_SCORE = "v1.20.0"
+#: The other manifest linter, from PyPI into a venv of its own (checkov-requirements.txt).
+CHECKOV = "3.3.30"

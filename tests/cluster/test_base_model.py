@@ -1,0 +1,46 @@
+"""A base model, as the blog serves: completions work, chats are refused with the reason.
+
+The ``local-base`` overlay serves the stand-in's weights without its chat template, and
+the same real vLLM answers chats with the 400 it gives the blog's Mistral-7B-v0.1-AWQ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import tutorial_lib as tl
+from tests.cluster.conftest import NOTEBOOKS, execute
+from tutorial_lib.tools.manifests import OVERLAY_ENV
+
+
+@pytest.fixture
+def base_model(connection, monkeypatch) -> Iterator[tl.Connection]:
+    """vLLM serving the template-less stand-in (the next ``ensure_serving`` switches back)."""
+    monkeypatch.setenv(OVERLAY_ENV, "local-base")
+    tl.ensure_serving(connection, timeout=600)
+    yield connection
+
+
+def test_a_chat_with_a_base_model_is_refused_with_the_reason_and_ask_completes(base_model):
+    with tl.port_forward(base_model) as tunnel:
+        assert not tl.has_chat_template(tunnel.url)
+        with pytest.raises(tl.errors.NoChatTemplate) as refused:
+            tl.chat(tunnel.url, "What is Kubernetes?", max_tokens=5)
+        answer = tl.ask(tunnel.url, "What is Kubernetes?", max_tokens=20)
+    assert refused.value.status == 400
+    assert "base model" in refused.value.message and "tl.complete" in refused.value.hint
+    assert "chat template" in str(refused.value.__cause__)  # vLLM's own words, kept
+    assert answer.completion_tokens > 0 and answer.text
+
+
+def test_the_instruct_stand_in_takes_chats(serving):
+    with tl.port_forward(serving) as tunnel:
+        assert tl.has_chat_template(tunnel.url)
+        assert tl.chat(tunnel.url, "What is Kubernetes?", max_tokens=5).completion_tokens > 0
+
+
+@pytest.mark.parametrize("name", ["05_monitoring.ipynb", "06_smoke_test.ipynb"])
+def test_notebook_passes_with_a_base_model(base_model, name):
+    execute(NOTEBOOKS / name)  # the kernel inherits VLLM_TUTORIAL_OVERLAY=local-base
