@@ -97,14 +97,17 @@ def node_group(connection, tmp_path) -> Iterator[NodeGroup]:
         }
         connection.core.create_node(node)
         made.append(name)
-        eventually(
-            lambda: any(
-                c.type == "Ready" and c.status == "True"
-                for c in connection.core.read_node(name).status.conditions or []
-            ),
-            timeout=30,
-            what=f"kwok to report {name} Ready",
-        )
+
+        def usable() -> bool:
+            """Ready, and the node controller has lifted its not-ready taint (it lags)."""
+            node = connection.core.read_node(name)
+            ready = any(
+                c.type == "Ready" and c.status == "True" for c in node.status.conditions or []
+            )
+            lifecycle = {t.key for t in node.spec.taints or []} & LIFECYCLE_TAINTS
+            return ready and not lifecycle
+
+        eventually(usable, timeout=60, what=f"kwok to report {name} Ready, untainted")
         return name
 
     yield NodeGroup(group, target, make)
@@ -162,6 +165,9 @@ def test_the_applied_servicemonitor_with_its_label_is_selected(connection, tmp_p
 
 
 # --- states 2-4: GPU nodes without the label or taint, without GPUs, none at all ------------
+
+
+LIFECYCLE_TAINTS = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}
 
 
 def gpu_rows(report: pf.Preflight) -> tuple[str, str, str]:

@@ -3,15 +3,21 @@
 Pick a GPU, a model, ``--gpu-memory-utilization``, ``--max-model-len`` and the KV-cache
 dtype; the table and the stacked bar of ``sizing.plan`` follow. ``Calculator.update`` is
 what the widgets call, so the same figures can be produced (and tested) without a browser.
+
+The table and the bar are widget values (``HTML``, ``Image``) that the kernel sets, not
+outputs captured in an ``Output`` widget: an ``Output``'s contents travel from the browser
+back to the kernel and return, and the browser test once saw the bar vanish after a slider
+move while the table updated.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from IPython.display import display
+from matplotlib.figure import Figure
 
 from tutorial_lib.domain.sizing import GPUS, PRESETS, ModelSpec, Plan, plan
 
@@ -21,6 +27,8 @@ _SEGMENTS = [
     ("kv_cache_gib", "KV cache", "#55a868"),
     ("cuda_graph_gib", "CUDA graphs", "#c44e52"),
 ]
+#: Labels as wide as their text: the default width cuts "gpu-mem-util" to "gpu-mem…".
+_LABEL = {"description_width": "initial"}
 
 
 def _dtype_spec(spec: ModelSpec, weights: str) -> ModelSpec:
@@ -66,25 +74,36 @@ class Calculator:
         utilization: float = 0.88,
         max_model_len: int = 4096,
     ) -> None:
-        self.model = widgets.Dropdown(options=sorted(PRESETS), value=model, description="model")
-        self.gpu = widgets.Dropdown(options=list(GPUS), value=gpu, description="GPU")
+        self.model = widgets.Dropdown(
+            options=sorted(PRESETS), value=model, description="model", style=_LABEL
+        )
+        self.gpu = widgets.Dropdown(options=list(GPUS), value=gpu, description="GPU", style=_LABEL)
         self.weights = widgets.Dropdown(
             options=["as published", "awq-4bit", "fp16"],
             value="as published",
             description="weights",
+            style=_LABEL,
         )
         self.utilization = widgets.FloatSlider(
-            value=utilization, min=0.5, max=0.98, step=0.01, description="gpu-mem-util"
+            value=utilization,
+            min=0.5,
+            max=0.98,
+            step=0.01,
+            description="gpu-mem-util",
+            style=_LABEL,
         )
         self.max_model_len = widgets.Dropdown(
             options=[1024, 2048, 4096, 8192, 16384, 32768],
             value=max_model_len,
             description="max-model-len",
+            style=_LABEL,
         )
         self.kv_dtype = widgets.Dropdown(
-            options=["auto", "fp8"], value="auto", description="kv-cache-dtype"
+            options=["auto", "fp8"], value="auto", description="kv-cache-dtype", style=_LABEL
         )
-        self.output = widgets.Output()
+        self.table = widgets.HTML()
+        # At its own size, not stretched to the cell's width.
+        self.bar = widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start"))
         controls = [
             self.model,
             self.gpu,
@@ -96,7 +115,7 @@ class Calculator:
         for control in controls:
             control.observe(lambda _change: self.refresh(), names="value")
         self.widget = widgets.VBox(
-            [widgets.HBox(controls[:3]), widgets.HBox(controls[3:]), self.output]
+            [widgets.HBox(controls[:3]), widgets.HBox(controls[3:]), self.table, self.bar]
         )
         self.refresh()
 
@@ -116,11 +135,14 @@ class Calculator:
     def refresh(self) -> None:
         """Redraw the table and the bar; ``self.plan`` keeps what is shown."""
         budget = self.plan = self.update()
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(budget.to_frame())
-            stacked_bar(budget)
-            plt.show()
+        # In JupyterLab's rendered-HTML style, left-aligned, as a DataFrame in an output looks.
+        table = budget.to_frame().to_html().replace("<table ", '<table style="margin: 0" ', 1)
+        self.table.value = f'<div class="jp-RenderedHTMLCommon">{table}</div>'
+        figure = Figure(figsize=(7, 1.8))  # not pyplot's: nothing shows up in the cell by itself
+        stacked_bar(budget, figure.subplots())
+        png = io.BytesIO()
+        figure.savefig(png, format="png", dpi=100, bbox_inches="tight")
+        self.bar.value = png.getvalue()
 
     def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object] | None:
         return self.widget._repr_mimebundle_(**kwargs)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+import urllib3
 from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
@@ -109,6 +110,8 @@ class StreamingRequest:
                 error = ApiException(http_resp=response)
                 raise self.connection.api_error(error, method.__name__)
             yield from iter_resp_lines(response)
+        except urllib3.exceptions.ProtocolError:
+            return  # the server ended the response early (its pod went, it shut down): an end
         except TRANSPORT_ERRORS as exc:
             if not self._stopped:
                 raise self.connection.unreachable(exc) from exc
