@@ -47,3 +47,14 @@ def write_kubeconfig(path: Path, server: str = NOWHERE, context: str = "real") -
         )
     )
     return path
+
+
+#: What every overlay renders to: the blog's five objects and the pod's own ServiceAccount.
+OVERLAY_KINDS = [
+    "Deployment",
+    "Namespace",
+    "NetworkPolicy",
+    "Service",
+    "ServiceAccount",
+    "ServiceMonitor",
+]

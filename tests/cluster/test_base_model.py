@@ -28,7 +28,7 @@ def test_a_chat_with_a_base_model_is_refused_with_the_reason_and_ask_completes(b
         assert not tl.has_chat_template(tunnel.url)
         with pytest.raises(tl.errors.NoChatTemplate) as refused:
             tl.chat(tunnel.url, "What is Kubernetes?", max_tokens=5)
-        answer = tl.ask(tunnel.url, "What is Kubernetes?", max_tokens=20)
+        answer = tl.ask(tunnel.url, "What is Kubernetes?", max_tokens=20, temperature=0)
     assert refused.value.status == 400
     assert "base model" in refused.value.message and "tl.complete" in refused.value.hint
     assert "chat template" in str(refused.value.__cause__)  # vLLM's own words, kept

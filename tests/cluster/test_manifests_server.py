@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 import tutorial_lib as tl
+from tests.helpers import OVERLAY_KINDS
 
 MANIFESTS = tl.manifests.ROOT
 
@@ -17,17 +18,10 @@ def connection(connection) -> tl.Connection:
     return connection
 
 
-@pytest.mark.parametrize("overlay", ["eks-l4", "local"])
+@pytest.mark.parametrize("overlay", tl.manifests.OVERLAYS)
 def test_server_side_dry_run_accepts_the_overlay(connection, overlay):
     table = tl.apply(connection, MANIFESTS / "overlays" / overlay, dry_run=True)
-    assert sorted(table["kind"]) == [
-        "Deployment",
-        "Namespace",
-        "NetworkPolicy",
-        "Service",
-        "ServiceAccount",
-        "ServiceMonitor",
-    ]
+    assert sorted(table["kind"]) == OVERLAY_KINDS
 
 
 @pytest.mark.parametrize(

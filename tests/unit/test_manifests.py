@@ -12,7 +12,7 @@ import pytest
 import yaml
 from kubernetes_validate.utils import ValidationError
 
-from tests.helpers import ROOT
+from tests.helpers import OVERLAY_KINDS, ROOT
 from tutorial_lib import names
 from tutorial_lib.domain.sizing import GIB
 from tutorial_lib.tools import binaries, manifests
@@ -45,14 +45,7 @@ def quantity_bytes(value: str) -> int:
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_overlay_renders_the_blogs_five_objects_and_a_serviceaccount(overlay):
     kinds = sorted(obj["kind"] for obj in render(overlay))
-    assert kinds == [
-        "Deployment",
-        "Namespace",
-        "NetworkPolicy",
-        "Service",
-        "ServiceAccount",
-        "ServiceMonitor",
-    ]
+    assert kinds == OVERLAY_KINDS
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -116,7 +116,7 @@ def has_chat_template(base_url: str, model: str | None = None) -> bool:
 
 def base_model_prompt(question: str) -> str:
     """A question as a base model continues it best: as the start of a text to complete."""
-    return f"Question: {question}\nAnswer:"
+    return f"Q: {question}\nA:"
 
 
 def chat(
@@ -169,7 +169,7 @@ def ask(base_url: str, question: str, **options: Any) -> Completion:
     """A question, by the endpoint the served model takes.
 
     A chat for an instruct model; for a base model (which refuses chats) a completion of
-    ``Question: ... Answer:``.
+    ``Q: ... A:``.
     """
     if has_chat_template(base_url, options.get("model")):
         return chat(base_url, question, **options)
