@@ -10,7 +10,7 @@ from tests.cluster.conftest import configmap, configmaps, restart_api_server, ta
 from tutorial_lib.kube.watch import in_background
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)  # an API-server restart, the namespace fixture and the watch
 def test_a_watch_from_a_version_the_server_no_longer_has_lists_again_and_misses_nothing(
     connection, namespace
 ):
@@ -37,7 +37,7 @@ def test_a_watch_from_a_version_the_server_no_longer_has_lists_again_and_misses_
     assert extra == [], "an event was reported twice"
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(180)  # includes the namespace fixture, slow right after a restart
 def test_a_quiet_watch_ends_at_its_deadline(connection, namespace):
     events = configmaps(connection, namespace, deadline=time.monotonic() + 3)
     with in_background(events) as stream:
@@ -45,7 +45,7 @@ def test_a_quiet_watch_ends_at_its_deadline(connection, namespace):
         assert stream.ended and not stream.running
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(180)  # includes the namespace fixture, slow right after a restart
 def test_closing_cancels_a_waiting_watch(connection, namespace):
     events = configmaps(connection, namespace)  # no deadline: only close() ends it
     stream = in_background(events)
