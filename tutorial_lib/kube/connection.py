@@ -24,7 +24,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tutorial_lib import names
 from tutorial_lib.errors import ClusterError, Expired, NotFound, Unreachable
-from tutorial_lib.tools import binaries, manifests
+from tutorial_lib.tools import binaries, manifests, process
 
 T = TypeVar("T")
 
@@ -128,22 +128,14 @@ class Connection:
     def run_kubectl(
         self, *args: str, input: str | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
-        try:
-            return subprocess.run(
-                [*self.kubectl, *args],
-                input=input,
-                # Never the reader's terminal: kubectl would stop and ask for a username.
-                stdin=subprocess.DEVNULL if input is None else None,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise Unreachable(
-                f"kubectl {args[0]} got no answer within {timeout:.0f} s.",
-                self._reachability_hint(),
-            ) from exc
+        return process.run(
+            [*self.kubectl, *args],
+            input=input,
+            timeout=timeout,
+            what=f"kubectl {args[0]}",
+            error=Unreachable,
+            hint=self._reachability_hint(),
+        )
 
     def __repr__(self) -> str:
         where = "the local cluster (kwok, simulated GPU node)" if self.local else "your cluster"

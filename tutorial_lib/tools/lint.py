@@ -28,7 +28,7 @@ import pandas as pd
 import yaml
 
 from tutorial_lib.errors import ManifestError, ToolError
-from tutorial_lib.tools import binaries, manifests, versions
+from tutorial_lib.tools import binaries, manifests, process, versions
 
 #: The findings we keep, each with its reason (one list for every overlay).
 ACCEPTED = manifests.ROOT / "accepted-findings.yaml"
@@ -156,7 +156,7 @@ def kube_score(path: Path) -> list[Finding]:
     command += ["--kubernetes-version", KUBERNETES_VERSION]
     for test in KUBE_SCORE_OPTIONAL:
         command += ["--enable-optional-test", test]
-    proc = _run([*command, str(path)])
+    proc = process.run([*command, path], timeout=_TIMEOUT)
     # Exit 1 means "a critical finding", as with any failure: the JSON tells them apart.
     return _report(
         KUBE_SCORE,
@@ -197,7 +197,7 @@ def checkov(path: Path) -> list[Finding]:
     command += ["--output", "json", "--compact", "--quiet", "--skip-download"]
     # No version check, no telemetry, no vendor mappings: the run stays on this machine.
     env = os.environ | {"BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
-    proc = _run(command, env=env, cwd=path.parent)
+    proc = process.run(command, timeout=_TIMEOUT, env=env, cwd=path.parent)
     return _report(
         CHECKOV,
         proc,
@@ -256,24 +256,4 @@ def _report(
             f"{tool} gave no report on {path} (exit {proc.returncode}): "
             f"{(proc.stderr or proc.stdout).strip()[shown]}",
             hint,
-        ) from exc
-
-
-def _run(
-    command: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=_TIMEOUT,
-            check=False,
-            env=env,
-            cwd=cwd,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise ToolError(
-            f"{Path(command[0]).name} did not finish within {_TIMEOUT} s.",
-            "Run the command by hand to see where it waits: " + " ".join(command),
         ) from exc

@@ -6,13 +6,12 @@ kubectl equivalent of ``render``: ``kubectl kustomize manifests/overlays/local``
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import yaml
 
 from tutorial_lib.errors import ManifestError
-from tutorial_lib.tools import binaries
+from tutorial_lib.tools import binaries, process
 
 ROOT = Path(__file__).resolve().parents[2] / "manifests"
 OVERLAYS = ("eks-l4", "local", "local-base")
@@ -37,13 +36,7 @@ def render(target: str | Path) -> list[dict]:
     """The objects of a kustomize folder, a folder of YAML files or one file, as dicts."""
     target = Path(target)
     if (target / "kustomization.yaml").exists():
-        proc = subprocess.run(
-            [str(binaries.kubectl()), "kustomize", str(target)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        proc = process.run([binaries.kubectl(), "kustomize", target], timeout=120)
         if proc.returncode != 0:
             raise ManifestError(
                 f"kustomize could not render {target}:\n{proc.stderr.strip()}",

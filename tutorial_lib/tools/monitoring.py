@@ -8,7 +8,6 @@ Prometheus (``tutorial_lib.serving.promql``) and promtool.
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pandas as pd
 import yaml
 
 from tutorial_lib.errors import PrometheusError
-from tutorial_lib.tools import binaries, manifests
+from tutorial_lib.tools import binaries, manifests, process
 
 MONITORING = manifests.ROOT / "monitoring"
 DASHBOARD = MONITORING / "dashboards" / "vllm.json"
@@ -71,13 +70,7 @@ def check_rules(groups: list[dict]) -> str:
     with tempfile.TemporaryDirectory(prefix="rules-") as tmp:
         path = Path(tmp) / "rules.yaml"
         path.write_text(yaml.safe_dump({"groups": groups}))
-        proc = subprocess.run(
-            [str(promtool), "check", "rules", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        proc = process.run([promtool, "check", "rules", path], timeout=60)
     report = (proc.stdout + proc.stderr).strip()
     if proc.returncode != 0:
         raise PrometheusError(f"promtool rejected the rules:\n{report}", "Fix the PromQL.")

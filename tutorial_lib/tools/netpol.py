@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -23,7 +22,7 @@ import yaml
 
 from tutorial_lib.domain.flows import Flow, Peer
 from tutorial_lib.errors import ToolError
-from tutorial_lib.tools import binaries, manifests
+from tutorial_lib.tools import binaries, manifests, process
 
 #: The blog's policy as published (two egress rules, no ingress rule).
 BLOG_POLICY = Path(__file__).resolve().parent.parent / "blog" / "networkpolicy.yaml"
@@ -89,18 +88,15 @@ def _simulate(found: list[dict], flows: list[Flow]) -> list[bool]:
         traffic_file = Path(tmp) / "traffic.json"
         traffic_file.write_text(json.dumps([_flow_form(flow) for flow in flows]))
         engine = binaries.tool(binaries.CYCLONUS)
-        proc = subprocess.run(
+        proc = process.run(
             [
-                str(engine),
+                engine,
                 "analyze",
                 "--mode=query-traffic",
                 f"--policy-path={policy_file}",
                 f"--traffic-path={traffic_file}",
             ],
-            capture_output=True,
-            text=True,
             timeout=120,
-            check=False,
         )
     answers = _VERDICT.findall(proc.stdout)
     if proc.returncode != 0 or len(answers) != len(flows):
