@@ -29,27 +29,54 @@ _RECHECK = 5.0  # re-evaluate without pod events: the Deployment itself may have
 Pods = dict[str, client.V1Pod]
 
 
-def _current_hash(cluster: Connection, name: str, namespace: str) -> str | None:
-    """The pod-template-hash of the ReplicaSet for the Deployment's current template.
+class _CurrentTemplate:
+    """Which of the Deployment's pods run its current template, for a wait's checks.
 
-    Found as the Deployment controller does (the template equal but for the hash label),
-    not as the newest revision: with ``Recreate`` the new ReplicaSet appears only after the
-    old pods are gone, and until then the newest one is the old template's.
+    The template is found as the Deployment controller does (the ReplicaSet whose template
+    equals the Deployment's but for the hash label), not as the newest revision: with
+    ``Recreate`` the new ReplicaSet appears only after the old pods are gone, and until then
+    the newest one is the old template's. Found once per generation of the Deployment: the
+    checks that run every few seconds read the Deployment, not all its ReplicaSets.
     """
-    deployment = cluster.call(cluster.apps.read_namespaced_deployment, name, namespace)
-    wanted = _template(cluster, deployment.spec.template)
-    replica_sets = cluster.call(
-        cluster.apps.list_namespaced_replica_set,
-        namespace,
-        label_selector=selector(deployment.spec.selector.match_labels or {}),
-    )
-    for rs in replica_sets.items:
-        owners = rs.metadata.owner_references or []
-        if not any(o.uid == deployment.metadata.uid for o in owners):
-            continue
-        if _template(cluster, rs.spec.template) == wanted:
-            return (rs.metadata.labels or {}).get("pod-template-hash")
-    return None
+
+    def __init__(self, cluster: Connection, name: str, namespace: str) -> None:
+        self.cluster, self.name, self.namespace = cluster, name, namespace
+        self._found: tuple[tuple[str, int], str] | None = None  # (uid, generation), hash
+
+    def hash(self) -> str | None:
+        cluster = self.cluster
+        deployment = cluster.call(
+            cluster.apps.read_namespaced_deployment, self.name, self.namespace
+        )
+        key = (deployment.metadata.uid, deployment.metadata.generation or 0)
+        if self._found is not None and self._found[0] == key:
+            return self._found[1]
+        wanted = _template(cluster, deployment.spec.template)
+        replica_sets = cluster.call(
+            cluster.apps.list_namespaced_replica_set,
+            self.namespace,
+            label_selector=selector(deployment.spec.selector.match_labels or {}),
+        )
+        for rs in replica_sets.items:
+            owners = rs.metadata.owner_references or []
+            if any(o.uid == key[0] for o in owners) and _template(cluster, rs.spec.template) == (
+                wanted
+            ):
+                found = (rs.metadata.labels or {}).get("pod-template-hash")
+                if found:
+                    self._found = (key, found)
+                return found
+        return None
+
+    def pods(self, current: Pods) -> list[client.V1Pod]:
+        """The live pods of the current template (not terminating, not old)."""
+        template = self.hash()
+        return [
+            pod
+            for pod in current.values()
+            if (pod.metadata.labels or {}).get("pod-template-hash") == template
+            and pod.metadata.deletion_timestamp is None
+        ]
 
 
 def _template(cluster: Connection, template: client.V1PodTemplateSpec) -> dict[str, Any]:
@@ -57,19 +84,6 @@ def _template(cluster: Connection, template: client.V1PodTemplateSpec) -> dict[s
     labels = dict(plain.get("metadata", {}).get("labels", {}))
     labels.pop("pod-template-hash", None)
     return {**plain, "metadata": {**plain.get("metadata", {}), "labels": labels}}
-
-
-def _current_pods(
-    cluster: Connection, name: str, namespace: str, current: Pods
-) -> list[client.V1Pod]:
-    """The live pods of the Deployment's current template (not terminating, not old)."""
-    template = _current_hash(cluster, name, namespace)
-    return [
-        pod
-        for pod in current.values()
-        if (pod.metadata.labels or {}).get("pod-template-hash") == template
-        and pod.metadata.deletion_timestamp is None
-    ]
 
 
 def _wait(
@@ -160,13 +174,14 @@ def wait_ready(
     ``kubectl logs -f deploy/vllm -n ml-models`` runs in another terminal.
     """
     namespace = namespace or cluster.namespace
+    template = _CurrentTemplate(cluster, name, namespace)
     followed: dict[str, Background[str]] = {}
     hopeless: list[client.V1Pod] = []
     if unschedulable_after is None and cluster.local:
         unschedulable_after = 30.0
 
     def done(current: Pods) -> client.V1Pod | None:
-        for pod in _current_pods(cluster, name, namespace, current):
+        for pod in template.pods(current):
             running = pod.status is not None and pod.status.phase == "Running"
             if on_line and running and pod.metadata.name not in followed:
                 followed[pod.metadata.name] = log_stream(
@@ -235,9 +250,10 @@ def wait_pending(
     For lessons that expect a pod to stay Pending; raises when it is scheduled instead.
     """
     namespace = namespace or cluster.namespace
+    template = _CurrentTemplate(cluster, name, namespace)
 
     def done(current: Pods) -> client.V1Pod | None:
-        for pod in _current_pods(cluster, name, namespace, current):
+        for pod in template.pods(current):
             if _unschedulable_since(pod) is not None:
                 return pod
             if pod.spec.node_name:
