@@ -32,13 +32,14 @@ def connect(
         local = context is None and choice == "local"
         context = context or (None if local else choice)
     if local:
-        if not local_cluster.status().healthy:
+        current = local_cluster.status()
+        if not current.healthy:
             print(
                 f"No cluster of your own named ({CLUSTER_ENV} is unset): starting the local "
                 "cluster. Set it to a kubeconfig context to use yours.",
                 flush=True,
             )
-        local_cluster.up()
+        local_cluster.up(current)
         return from_kubeconfig(
             paths.kubeconfig_path(),
             local_cluster.CONTEXT,

@@ -15,6 +15,8 @@ from tutorial_lib.domain.startup import StartupFigures, StartupLogParser
 from tutorial_lib.kube.connection import Connection
 from tutorial_lib.kube.logs import logs
 
+#: Long lines are cut here: the interesting part of vLLM's lines comes first.
+_WIDTH = 160
 #: Lines that would drown the interesting ones (vLLM lists every HTTP route at startup).
 _NOISE = ("Route: ", '"GET /health')
 
@@ -22,11 +24,9 @@ _NOISE = ("Route: ", '"GET /health')
 class LiveStartup:
     """Feed it log lines; it shows them and keeps an up-to-date figures table on display."""
 
-    def __init__(self, *, show_lines: bool = True, table: bool = True, width: int = 160) -> None:
+    def __init__(self, *, table: bool = True) -> None:
         self.parser = StartupLogParser()
-        self.show_lines = show_lines
         self.table = table
-        self.width = width
         self._handle: Any = None
 
     @property
@@ -35,8 +35,8 @@ class LiveStartup:
 
     def __call__(self, line: str) -> None:
         found = self.parser.feed(line)
-        if self.show_lines and not any(noise in line for noise in _NOISE):
-            tqdm.write(f"{'*' if found else ' '} {line[: self.width]}")
+        if not any(noise in line for noise in _NOISE):
+            tqdm.write(f"{'*' if found else ' '} {line[:_WIDTH]}")
         if found:
             self._show()
 

@@ -4,8 +4,9 @@ Which transport does which job (docs/decisions.md):
 
 * the official ``kubernetes`` client for every read, patch, watch and log stream, through
   ``Connection.call`` so that its errors become the tutorial's (``tutorial_lib.errors``);
-* kubectl for the commands the reader would type themselves and that have no API of their
-  own: ``apply -k`` (kustomize and server-side apply with its conflict rules) and
+* kubectl for the commands the reader would type themselves and that have no single API
+  call of their own: ``apply -k`` and ``delete -k`` (kustomize, server-side apply with its
+  conflict rules, and the ``get -f`` that tells what an apply changed), and
   ``port-forward`` (a SPDY/WebSocket tunnel).
 """
 

@@ -18,7 +18,14 @@ from tutorial_lib.errors import ClusterError
 from tutorial_lib.kube.connection import Connection
 from tutorial_lib.kube.logs import log_stream
 from tutorial_lib.kube.objects import PodState, ready
-from tutorial_lib.kube.resources import HARD_EFFECTS, allocatable, human, summed, tolerates
+from tutorial_lib.kube.resources import (
+    HARD_EFFECTS,
+    allocatable,
+    human,
+    summed,
+    taint_text,
+    tolerates,
+)
 
 #: Container states that will not resolve by waiting longer: the kubelet has already retried
 #: (the back-off states) or cannot retry. ErrImagePull and CreateContainerConfigError are
@@ -73,7 +80,7 @@ def _node_verdict(pod: client.V1Pod, node: client.V1Node, use: _NodeUse) -> list
             reasons.append(f"nodeSelector {key}={value} does not match")
     for taint in node.spec.taints or []:
         if taint.effect in HARD_EFFECTS and not tolerates(pod.spec.tolerations, taint):
-            reasons.append(f"taint {taint.key}={taint.value or ''}:{taint.effect} not tolerated")
+            reasons.append(f"taint {taint_text(taint)} not tolerated")
     for resource, wanted in summed(pod.spec.containers).items():
         total = allocatable(node, resource)
         free = total - use.used.get(resource, Decimal(0))

@@ -59,15 +59,16 @@ def logs(
     grep: str | None = None,
     until: str | None = None,
     timeout: float | None = None,
+    deployment: str = names.DEPLOYMENT,
 ) -> Iterator[str]:
-    """A pod's log lines (default: the vLLM Deployment's newest pod).
+    """A pod's log lines (default: the newest pod of ``deployment``, the tutorial's vLLM).
 
     ``since`` seconds back, the last ``tail`` lines, only lines matching the regex ``grep``;
     stops after a line matching ``until``, when the log ends, or after ``timeout`` seconds
     even if no line arrives.
     """
     namespace = namespace or cluster.namespace
-    name = pod or newest_pod(cluster, names.DEPLOYMENT, namespace).metadata.name
+    name = pod or newest_pod(cluster, deployment, namespace).metadata.name
     deadline = None if timeout is None else time.monotonic() + timeout
     keep = re.compile(grep) if grep else None
     stop = re.compile(until) if until else None

@@ -19,6 +19,7 @@ from kubernetes import client
 
 from tutorial_lib import names
 from tutorial_lib.errors import ClusterError, NotFound, TutorialError
+from tutorial_lib.kube import resources
 from tutorial_lib.kube.connection import Connection
 from tutorial_lib.tools import manifests
 
@@ -73,15 +74,16 @@ def _ordered(objects: list[dict]) -> list[dict]:
     return sorted(objects, key=rank)
 
 
-def _key(obj: dict) -> tuple[str, str, str]:
+def _key(obj: dict, namespace: str = "") -> tuple[str, str, str]:
+    """(kind, namespace, name); ``namespace`` where the object names none."""
     meta = obj["metadata"]
-    return obj["kind"], meta.get("namespace", ""), meta["name"]
+    return obj["kind"], meta.get("namespace", namespace), meta["name"]
 
 
-def _versions(
+def _live(
     cluster: Connection, objects: list[dict], *, unknown_kinds_ok: bool = False
-) -> dict[tuple[str, str, str], str]:
-    """The resourceVersion of each object that exists (to tell what an apply changed)."""
+) -> dict[tuple[str, str, str], dict]:
+    """Each of ``objects`` that exists, as the server has it now."""
     proc = cluster.run_kubectl(
         "get", "--ignore-not-found", "-o", "json", "-f", "-", input=yaml.safe_dump_all(objects)
     )
@@ -98,7 +100,7 @@ def _versions(
     if not proc.stdout.strip():
         return {}
     found = json.loads(proc.stdout)
-    return {_key(i): i["metadata"]["resourceVersion"] for i in found.get("items", [found])}
+    return {_key(item): item for item in found.get("items", [found])}
 
 
 def apply(cluster: Connection, target: str | Path, *, dry_run: bool = False) -> pd.DataFrame:
@@ -113,10 +115,11 @@ def apply(cluster: Connection, target: str | Path, *, dry_run: bool = False) -> 
     kubectl equivalent: ``kubectl apply --server-side -k manifests/overlays/local``.
     """
     objects = _ordered(manifests.render(target))
-    before = _versions(cluster, objects, unknown_kinds_ok=True)
+    live = _live(cluster, objects, unknown_kinds_ok=True)
+    before = {key: obj["metadata"]["resourceVersion"] for key, obj in live.items()}
     if not dry_run:
         for obj in objects:
-            _clear_rolling_update(cluster, obj)
+            _clear_rolling_update(cluster, obj, live.get(_key(obj, "default")))
     args = ["apply", "--server-side", f"--field-manager={names.FIELD_MANAGER}"]
     args += ["--force-conflicts", "-o", "json", "-f", "-"]
     if dry_run:
@@ -142,7 +145,7 @@ def apply(cluster: Connection, target: str | Path, *, dry_run: bool = False) -> 
     return pd.DataFrame(rows, columns=[*_KEY, "action"])
 
 
-def _clear_rolling_update(cluster: Connection, obj: dict) -> None:
+def _clear_rolling_update(cluster: Connection, obj: dict, live: dict | None) -> None:
     """Switch a live Deployment to ``Recreate`` when the manifest asks for it.
 
     A merge patch can set the type and delete ``rollingUpdate`` in one request, which is
@@ -152,15 +155,9 @@ def _clear_rolling_update(cluster: Connection, obj: dict) -> None:
     strategy = obj.get("spec", {}).get("strategy", {}) if obj.get("kind") == "Deployment" else {}
     if strategy.get("type") != "Recreate":
         return
+    if live is None or "rollingUpdate" not in live["spec"].get("strategy", {}):
+        return
     meta = obj["metadata"]
-    try:
-        live = cluster.call(
-            cluster.apps.read_namespaced_deployment, meta["name"], meta.get("namespace", "default")
-        )
-    except NotFound:
-        return
-    if live.spec.strategy is None or live.spec.strategy.rolling_update is None:
-        return
     cluster.call(
         cluster.apps.patch_namespaced_deployment,
         meta["name"],
@@ -176,7 +173,7 @@ def delete(cluster: Connection, target: str | Path, *, wait: bool = True) -> pd.
     kubectl equivalent: ``kubectl delete -k manifests/overlays/local --ignore-not-found``.
     """
     objects = list(reversed(_ordered(manifests.render(target))))
-    before = _versions(cluster, objects)
+    before = _live(cluster, objects)
     proc = cluster.run_kubectl(
         "delete",
         "--ignore-not-found",
@@ -200,7 +197,7 @@ def remaining(cluster: Connection, target: str | Path) -> pd.DataFrame:
 
     kubectl equivalent: ``kubectl get -k manifests/overlays/local --ignore-not-found``.
     """
-    left = _versions(cluster, manifests.render(target))
+    left = _live(cluster, manifests.render(target))
     return pd.DataFrame(list(left), columns=list(_KEY))
 
 
@@ -257,7 +254,8 @@ def set_resources(
     )
 
 
-#: What ``get`` can read: kind (and kubectl's short names) → API group, reader, namespaced.
+#: What ``get`` can read: kind and kubectl's short names → the API and its reader
+#: (``read_namespace`` and ``read_node`` are the cluster-scoped ones).
 _BUILT_IN = {
     ("pod", "pods", "po"): ("core", "read_namespaced_pod"),
     ("service", "services", "svc"): ("core", "read_namespaced_service"),
@@ -315,18 +313,16 @@ def nodes(cluster: Connection) -> pd.DataFrame:
     rows = []
     for node in cluster.call(cluster.core.list_node).items:
         labels = node.metadata.labels or {}
-        allocatable = (node.status.allocatable if node.status else None) or {}
+        offered = (node.status.allocatable if node.status else None) or {}
         rows.append(
             {
                 "node": node.metadata.name,
                 "instance type": labels.get("node.kubernetes.io/instance-type", ""),
-                "GPUs": int(allocatable.get("nvidia.com/gpu", "0")),
-                "cpu": allocatable.get("cpu", ""),
-                "memory": allocatable.get("memory", ""),
+                "GPUs": int(resources.allocatable(node, names.GPU_RESOURCE)),
+                "cpu": offered.get("cpu", ""),
+                "memory": offered.get("memory", ""),
                 "workload label": labels.get("workload", ""),
-                "taints": ", ".join(
-                    f"{t.key}={t.value or ''}:{t.effect}" for t in node.spec.taints or []
-                ),
+                "taints": ", ".join(resources.taint_text(t) for t in node.spec.taints or []),
                 "simulated": labels.get("type") == "kwok",
             }
         )

@@ -14,7 +14,7 @@ kwok simulates every pod but those whose container runs a ``vllm/vllm-openai`` i
   ``CrashLoopBackOff``), and on deletion sends SIGTERM, waits the grace period, then SIGKILL,
   and only then removes the pod.
 
-Run by ``python -m tutorial_lib.local up`` as ``python -m tutorial_lib.local.bridge``.
+Started by ``python -m tutorial_lib.local up``, which runs ``main()`` in a process of its own.
 """
 
 from __future__ import annotations
@@ -45,14 +45,11 @@ from tutorial_lib.kube.connection import Connection, from_kubeconfig
 from tutorial_lib.kube.watch import ListWatch
 from tutorial_lib.local import cluster, daemons, paths, runtime
 
-log = logging.getLogger("tutorial_lib.bridge")
+log = logging.getLogger(__name__)
 
 VLLM_IMAGE_PREFIX = "vllm/vllm-openai"
 #: The entrypoint of the vllm/vllm-openai image, used when a container gives no command.
 IMAGE_ENTRYPOINT = ("vllm", "serve")
-#: Every process the bridge starts carries this variable (children inherit it), so ``down``
-#: can find them all, even after the bridge itself crashed.
-OWNER_ENV = cluster.OWNER_ENV
 FIELD_MANAGER = f"{names.FIELD_MANAGER}-bridge"
 BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
 #: kwok's custom resources behind ``kubectl logs`` and ``kubectl port-forward`` of its pods.
@@ -328,7 +325,7 @@ class PodRunner:
         env |= {
             "PATH": f"{self.env.venv / 'bin'}:/usr/bin:/bin",
             "HOME": str(self.dir),
-            OWNER_ENV: str(paths.state_dir()),
+            daemons.OWNER_ENV: str(paths.state_dir()),
             daemons.CONTAINER_ENV: self.uid,
         }
         for var in self.spec.env or []:

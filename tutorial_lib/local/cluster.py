@@ -29,7 +29,6 @@ from tutorial_lib.tools.progress import run_logged
 CONTEXT = f"kwok-{versions.CLUSTER_NAME}"
 NODE_NAMES = ("gpu-node-1", "cpu-node-1")
 _READY_TIMEOUT = 120.0
-OWNER_ENV = daemons.OWNER_ENV
 DAEMONS = (daemons.BRIDGE, daemons.MONITORING)
 _NOT_READY_TAINTS = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}
 
@@ -216,10 +215,7 @@ def components() -> list[Component]:
 def _api_ready() -> bool:
     if not paths.kubeconfig_path().exists():
         return False
-    try:
-        return kubectl("get", "--raw", "/readyz", check=False, timeout=10).returncode == 0
-    except subprocess.TimeoutExpired:
-        return False
+    return kubectl("get", "--raw", "/readyz", check=False, timeout=10).returncode == 0
 
 
 def _node_readiness() -> dict[str, bool]:
@@ -346,14 +342,16 @@ def _restart() -> bool:
     return False
 
 
-def up() -> ClusterStatus:
+def up(current: ClusterStatus | None = None) -> ClusterStatus:
     """Create the local cluster, or reuse, repair or recreate it; idempotent.
+
+    ``current``: a status the caller has just read, so it is not asked for twice.
 
     kubectl equivalent: ``kwokctl create cluster --runtime binary ...`` then
     ``kubectl apply -f nodes.yaml``.
     """
     binaries.ensure()
-    current = status()
+    current = current or status()
     if current.healthy:
         _say(f"Local cluster {versions.CLUSTER_NAME} is already running.")
         return current
@@ -402,7 +400,7 @@ def leftover_pids(*, containers_only: bool = False) -> list[int]:
     daemons.
     """
     marker = str(paths.state_dir())
-    owner = f"{OWNER_ENV}={marker}".encode()
+    owner = f"{daemons.OWNER_ENV}={marker}".encode()
     own = os.getpid()
     pids = []
     for proc in Path("/proc").iterdir():

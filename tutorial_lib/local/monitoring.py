@@ -20,22 +20,20 @@ name); the others are ignored, as the Operator ignores them, and named in the da
 
 The only local twist: a pod run by the runtime bridge listens on a local port, found in the
 pod's kwok ``PortForward`` object; that address is scraped, the labels stay the pod's.
-Supported: ``selector.matchLabels``, ``namespaceSelector`` (``matchNames``, ``any``),
-endpoint ``port``, ``path``, ``interval``, ``scrapeTimeout``.
+Supported: ``selector`` (``matchLabels``, ``matchExpressions``), ``namespaceSelector``
+(``matchNames``, ``any``), endpoint ``port``, ``path``, ``interval``, ``scrapeTimeout``.
 
-Run by ``python -m tutorial_lib.local up`` as ``python -m tutorial_lib.local.monitoring``.
+Started by ``python -m tutorial_lib.local up``, which runs ``main()`` in a process of its own.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import os
 import signal
 import subprocess
 import threading
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,8 +45,9 @@ from tutorial_lib.kube import labels
 from tutorial_lib.kube.connection import Connection, from_kubeconfig
 from tutorial_lib.kube.watch import Mirror, field_of
 from tutorial_lib.local import binaries, cluster, daemons, paths
+from tutorial_lib.serving.promql import healthy
 
-log = logging.getLogger("tutorial_lib.monitoring")
+log = logging.getLogger(__name__)
 
 #: Below Linux's ephemeral range (32768-60999), so no outgoing connection can hold it: at
 #: 39090 the API server's connection to etcd once took the port before Prometheus started.
@@ -75,11 +74,7 @@ def url() -> str:
 
 def ready() -> bool:
     """Prometheus answers ``/-/ready`` (not just: the daemon runs)."""
-    try:
-        with urllib.request.urlopen(url() + "/-/ready", timeout=2) as response:
-            return response.status == 200
-    except (OSError, http.client.HTTPException):  # also: a self-connect echoing the request
-        return False
+    return healthy(url())
 
 
 def home() -> Path:
@@ -124,10 +119,9 @@ def _namespaces(monitor: dict[str, Any]) -> list[str] | None:
     return selector.get("matchNames") or [field_of(monitor, "metadata", "namespace")]
 
 
-def _matches(obj: Any, labels: dict[str, str]) -> bool:
-    """``matchLabels``: every label given, with that value (an empty selector: everything)."""
-    own = field_of(obj, "metadata", "labels") or {}
-    return all(own.get(key) == value for key, value in labels.items())
+def _matches(obj: Any, selector: dict[str, Any]) -> bool:
+    """The object's labels satisfy a LabelSelector (an empty selector: everything)."""
+    return labels.matches(selector, field_of(obj, "metadata", "labels"))
 
 
 def _target_groups(
@@ -137,7 +131,7 @@ def _target_groups(
     slices: list[Any],
     local: dict[tuple[str, str, int], str],
 ) -> list[dict[str, Any]]:
-    selector = (monitor["spec"].get("selector") or {}).get("matchLabels") or {}
+    selector = monitor["spec"].get("selector") or {}
     namespaces = _namespaces(monitor)
     groups = []
     for service in services:
@@ -145,7 +139,8 @@ def _target_groups(
         if not _matches(service, selector) or (namespaces is not None and ns not in namespaces):
             continue
         for piece in slices:
-            if _key(piece)[0] != ns or not _matches(piece, {SERVICE_NAME_LABEL: name}):
+            of_service = {"matchLabels": {SERVICE_NAME_LABEL: name}}
+            if _key(piece)[0] != ns or not _matches(piece, of_service):
                 continue
             port = next(
                 (

@@ -151,13 +151,13 @@ def query_range(url: str, promql: str, *, minutes: float = 10, step: str = "15s"
     return pd.DataFrame(rows)
 
 
-def syntax_nodes(url: str, promql: str, kind: str) -> list[dict]:
-    """The nodes of one ``type`` in Prometheus' own parse tree of ``promql``."""
+def syntax_nodes(url: str, promql: str, *kinds: str) -> list[dict]:
+    """The nodes of the given ``type``s in Prometheus' own parse tree of ``promql``."""
     found: list[dict] = []
 
     def walk(node: object) -> None:
         if isinstance(node, dict):
-            if node.get("type") == kind:
+            if node.get("type") in kinds:
                 found.append(node)
             for value in node.values():
                 walk(value)
@@ -171,9 +171,5 @@ def syntax_nodes(url: str, promql: str, kind: str) -> list[dict]:
 
 def metric_names(url: str, promql: str) -> set[str]:
     """The metric names a PromQL expression selects (not grepped: parsed by Prometheus)."""
-    selectors = [
-        node
-        for kind in ("vectorSelector", "matrixSelector")  # x and x[5m]
-        for node in syntax_nodes(url, promql, kind)
-    ]
+    selectors = syntax_nodes(url, promql, "vectorSelector", "matrixSelector")  # x and x[5m]
     return {node["name"] for node in selectors if node.get("name")}

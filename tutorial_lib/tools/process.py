@@ -1,8 +1,9 @@
 """Run a tool to its end, its output captured, a hang turned into the tutorial's error.
 
-Every short-lived command the library runs (kubectl, kustomize, the policy engine, promtool,
-the linters) goes through ``run``: never the reader's terminal as stdin (kubectl would stop
-and ask for a username), and a timeout says which command waited, not a bare traceback.
+The short-lived commands of the tutorial's API and tools (kubectl, kustomize, the policy
+engine, promtool, the linters) go through ``run``: never the reader's terminal as stdin
+(kubectl would stop and ask for a username), and a timeout says which command waited, not
+a bare traceback. The local cluster's own lifecycle commands have their own runner.
 """
 
 from __future__ import annotations

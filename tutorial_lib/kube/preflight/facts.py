@@ -33,7 +33,7 @@ class Facts:
     def nodes(self, selector: str | None) -> list[client.V1Node]:
         core = self.cluster.core
         return self._ask(
-            "nodes",
+            f"nodes {selector or ''}",
             lambda: self.cluster.call(core.list_node, label_selector=selector or "").items,
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kubernetes import client
 
 from tutorial_lib import names
-from tutorial_lib.kube import labels
+from tutorial_lib.kube import labels, objects
 from tutorial_lib.kube.preflight.needs import Needs
 from tutorial_lib.kube.preflight.report import (
     DEVICE_PLUGIN,
@@ -60,7 +60,7 @@ def gpu_node_findings(
     """The GPU node, its label and its taint, as the Deployment asks for them."""
     gpu_nodes = [n for n in nodes if allocatable(n, names.GPU_RESOURCE) >= max(needs.gpus, 1)]
     selector = needs.node_selector
-    selector_text = ",".join(f"{k}={v}" for k, v in selector.items())
+    selector_text = objects.selector(selector)
     labelled = [n for n in nodes if labels.matches({"matchLabels": selector}, node_labels(n))]
     labelled_gpu = [n for n in gpu_nodes if n in labelled]
     return (

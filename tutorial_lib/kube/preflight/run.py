@@ -8,6 +8,7 @@ from typing import Any
 
 from tutorial_lib import names
 from tutorial_lib.errors import ClusterError, Unreachable
+from tutorial_lib.kube import objects
 from tutorial_lib.kube.connection import Connection
 from tutorial_lib.kube.preflight import report
 from tutorial_lib.kube.preflight.facts import Facts
@@ -109,7 +110,7 @@ def preflight(
     def quota() -> Finding:
         if facts.namespace_labels(namespace) is None:
             return quota_finding(None, needs, namespace)
-        selector = ",".join(f"{k}={v}" for k, v in needs.pod_labels.items())
+        selector = objects.selector(needs.pod_labels)
         own = facts.pods(namespace, selector) if selector else []
         return quota_finding(facts.quotas(namespace), needs, namespace, own)
 
