@@ -2,9 +2,10 @@
 
     python benchmarks/runtime.py [--runs 2]
 
-Each run deletes the vLLM pod, applies manifests/overlays/local, waits for Ready and asks
-the blog's question. The first run after installing the runtime reads everything from
-disk (cold); later runs find it in the page cache (warm). Prints a Markdown table.
+Each run deletes the vLLM Deployment, applies the overlay (``local``, or
+``VLLM_TUTORIAL_OVERLAY``), waits for Ready and asks the blog's question (``tl.ask``: a chat,
+or a completion for a base model). The first run after ``up`` may read from disk, later
+ones from the page cache. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def one_run(connection: tl.Connection) -> dict[str, float]:
     pod = tl.wait_ready(connection, timeout=600)
     ready = time.monotonic() - started
     with tl.port_forward(connection) as tunnel:
-        first = tl.chat(tunnel.url, QUESTION, max_tokens=60, temperature=0.0)
+        first = tl.ask(tunnel.url, QUESTION, max_tokens=60, temperature=0.0)
         first_answer = time.monotonic() - started
         longer = tl.complete(tunnel.url, "Kubernetes is", max_tokens=128, temperature=0.0)
     return {

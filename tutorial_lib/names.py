@@ -27,6 +27,10 @@ FIELD_MANAGER = "vllm-tutorial"
 PROMETHEUS_RELEASE = "kube-prometheus-stack"
 #: The label key of that selection.
 PROMETHEUS_RELEASE_LABEL = "release"
+#: The Prometheus Operator's API group and version (ServiceMonitor, PrometheusRule, Prometheus).
+MONITORING_GROUP, MONITORING_VERSION = "monitoring.coreos.com", "v1"
+#: The label by which an EndpointSlice names its Service.
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 #: The custom resources the tutorial's monitoring needs (the Prometheus Operator's CRDs).
 SERVICE_MONITOR_CRD = "servicemonitors.monitoring.coreos.com"
 PROMETHEUS_RULE_CRD = "prometheusrules.monitoring.coreos.com"

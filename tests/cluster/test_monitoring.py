@@ -15,11 +15,12 @@ from tutorial_lib.kube import objects
 from tutorial_lib.local import cluster as local_cluster
 from tutorial_lib.local import monitoring as local_monitoring
 from tutorial_lib.local import paths
-from tutorial_lib.serving import promql
+from tutorial_lib.serving import completions, promql
 from tutorial_lib.tools import monitoring
 
-#: The ServiceMonitor's interval, plus the daemon's reaction and file discovery (about 5 s).
-WITHIN_ONE_INTERVAL = 30 + 10
+#: How long the tests wait for Prometheus to catch up: a hang guard, not a claim. The first
+#: scrape comes within the ServiceMonitor's 30 s interval plus discovery.
+PROMETHEUS_WAIT = 120
 
 
 @pytest.fixture
@@ -51,11 +52,11 @@ def scrape_pools() -> set[str]:
     return set(promql.targets(local_monitoring.url())["scrape_pool"])
 
 
-def test_servicemonitor_target_is_up_within_its_scrape_interval(serving):
+def test_servicemonitor_target_is_up(serving):
     pod = objects.newest_pod(serving)
     target = eventually(
         lambda: next((t for t in vllm_targets() if t["health"] == "up"), None),
-        timeout=WITHIN_ONE_INTERVAL,
+        timeout=PROMETHEUS_WAIT,
         what="the vLLM target up in the local Prometheus",
     )
     assert target["job"] == "vllm-service" and target["pod"] == pod.metadata.name
@@ -65,13 +66,13 @@ def test_servicemonitor_target_is_up_within_its_scrape_interval(serving):
 def test_deleting_the_servicemonitor_removes_the_target_and_applying_brings_it_back(
     serving, servicemonitor
 ):
-    eventually(vllm_targets, timeout=WITHIN_ONE_INTERVAL, what="a vLLM target")
+    eventually(vllm_targets, timeout=PROMETHEUS_WAIT, what="a vLLM target")
     try:
         tl.delete(serving, servicemonitor)
-        eventually(lambda: not vllm_targets(), timeout=20, what="the target removed")
+        eventually(lambda: not vllm_targets(), timeout=PROMETHEUS_WAIT, what="the target removed")
     finally:
         tl.apply(serving, servicemonitor)
-    eventually(vllm_targets, timeout=20, what="the target back")
+    eventually(vllm_targets, timeout=PROMETHEUS_WAIT, what="the target back")
 
 
 def test_only_a_servicemonitor_with_the_release_label_is_scraped(serving, namespace):
@@ -94,7 +95,7 @@ def test_only_a_servicemonitor_with_the_release_label_is_scraped(serving, namesp
         copies[name] = f"serviceMonitor/{namespace}/{name}/0"
     eventually(
         lambda: copies["vllm-labelled"] in scrape_pools(),
-        timeout=20,
+        timeout=PROMETHEUS_WAIT,
         what="the labelled copy's job in the local Prometheus",
     )
     assert copies["vllm-unlabelled"] not in scrape_pools()
@@ -110,7 +111,7 @@ def test_only_a_servicemonitor_with_the_release_label_is_scraped(serving, namesp
     )
     eventually(
         lambda: copies["vllm-unlabelled"] in scrape_pools(),
-        timeout=20,
+        timeout=PROMETHEUS_WAIT,
         what="the copy's job once it carries the label",
     )
 
@@ -146,28 +147,29 @@ def test_rules_of_the_prometheusrule_are_loaded(serving):
     def alerts() -> set[str]:
         return set(promql.rules(local_monitoring.url())["name"])
 
-    loaded = eventually(alerts, timeout=20, what="the PrometheusRule's alerts loaded")
+    loaded = eventually(alerts, timeout=PROMETHEUS_WAIT, what="the PrometheusRule's alerts loaded")
     assert loaded == {r["alert"] for g in monitoring.rule_groups() for r in g["rules"]}
 
 
 def test_ttft_quantile_is_there_after_a_few_completions(serving):
     eventually(
         lambda: any(t["health"] == "up" for t in vllm_targets()),
-        timeout=WITHIN_ONE_INTERVAL,
+        timeout=PROMETHEUS_WAIT,
         what="the vLLM target up",
     )
     with tl.port_forward(serving) as tunnel:
         for question in ("What is a Pod?", "What is a Service?", "What is a Node?"):
             tl.chat(tunnel.url, question, max_tokens=8)
+        model = completions.served_model(tunnel.url)
     ttft = monitoring.dashboard_query("Time to first token", "p95")
     table = promql.wait_for_value(local_monitoring.url(), ttft, timeout=90)
-    assert table["value"].max() > 0
+    assert list(table["model_name"]) == [model]  # one series per served model, as the panel
 
 
 def test_smoke_test_reports_prometheus_passed(serving):
     eventually(
         lambda: any(t["health"] == "up" for t in vllm_targets()),
-        timeout=WITHIN_ONE_INTERVAL,
+        timeout=PROMETHEUS_WAIT,
         what="the vLLM target up",
     )
     report = tl.smoke_test(serving)

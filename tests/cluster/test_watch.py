@@ -38,7 +38,7 @@ def test_a_watch_from_a_version_the_server_no_longer_has_lists_again_and_misses_
 
 
 @pytest.mark.timeout(180)  # includes the namespace fixture, slow right after a restart
-def test_a_quiet_watch_ends_at_its_deadline(connection, namespace):
+def test_a_quiet_watch_with_a_deadline_ends_without_events(connection, namespace):
     events = configmaps(connection, namespace, deadline=time.monotonic() + 3)
     with in_background(events) as stream:
         assert take(stream, 1, within=30) == []  # nothing happens, and the stream ends

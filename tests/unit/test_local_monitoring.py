@@ -18,7 +18,6 @@ from kubernetes.client import (
     V1ServiceSpec,
 )
 
-from tutorial_lib import names as tl_names
 from tutorial_lib.local import monitoring
 
 NS = "ml-models"
@@ -245,11 +244,6 @@ def test_prometheus_rules_become_rule_files():
     wanted = monitoring.desired(rules=[prometheus_rule()])
     assert yaml.safe_load(wanted.files[f"rules/{NS}_vllm.yaml"]) == {"groups": GROUPS}
     assert yaml.safe_load(wanted.files["prometheus.yml"])["scrape_configs"] == []
-
-
-def test_the_selectors_are_kube_prometheus_stacks_for_the_release_in_names():
-    selectors = [monitoring.SERVICE_MONITOR_SELECTOR, monitoring.RULE_SELECTOR]
-    assert selectors == [{"matchLabels": {"release": tl_names.PROMETHEUS_RELEASE}}] * 2
 
 
 @pytest.mark.parametrize(

@@ -6,18 +6,12 @@ and it proves the unit tier's guard (tests/unit/conftest.py) holds.
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from tutorial_lib.domain.flows import TUTORIAL_FLOWS
 from tutorial_lib.errors import ToolError
 from tutorial_lib.tools import binaries, lint, monitoring, netpol
 from tutorial_lib.tools.manifests import overlay
-
-
-def test_no_go_on_path_here():
-    assert shutil.which("go") is None
 
 
 @pytest.mark.parametrize("tool", binaries.GO_TOOLS, ids=lambda b: b.name)

@@ -269,8 +269,16 @@ _BUILT_IN = {
     ),
 }
 _CUSTOM = {
-    ("servicemonitor", "servicemonitors"): ("monitoring.coreos.com", "v1", "servicemonitors"),
-    ("prometheusrule", "prometheusrules"): ("monitoring.coreos.com", "v1", "prometheusrules"),
+    ("servicemonitor", "servicemonitors"): (
+        names.MONITORING_GROUP,
+        names.MONITORING_VERSION,
+        "servicemonitors",
+    ),
+    ("prometheusrule", "prometheusrules"): (
+        names.MONITORING_GROUP,
+        names.MONITORING_VERSION,
+        "prometheusrules",
+    ),
 }
 
 
@@ -340,7 +348,7 @@ def endpoints(
     slices = cluster.call(
         cluster.discovery.list_namespaced_endpoint_slice,
         namespace or cluster.namespace,
-        label_selector=f"kubernetes.io/service-name={service}",
+        label_selector=f"{names.SERVICE_NAME_LABEL}={service}",
     )
     return [
         address

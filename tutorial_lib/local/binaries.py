@@ -6,10 +6,8 @@ release download, else a build from the Go module proxy.
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
-import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -146,14 +144,8 @@ def _download_kubernetes(name: str) -> Callable[[Path], None]:
 
 def _download_etcd(dest: Path) -> None:
     base = f"https://github.com/etcd-io/etcd/releases/download/{versions.ETCD}"
-    archive = f"etcd-{versions.ETCD}-linux-{binaries.arch()}.tar.gz"
-    sums = binaries.fetch(f"{base}/SHA256SUMS").decode()
-    expected = next(line.split()[0] for line in sums.splitlines() if line.endswith(archive))
-    data = binaries.verified(binaries.fetch(f"{base}/{archive}"), expected, f"{base}/{archive}")
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        member = tar.extractfile(f"{archive.removesuffix('.tar.gz')}/etcd")
-        assert member is not None  # a regular file in etcd's release archive
-        dest.write_bytes(member.read())
+    folder = f"etcd-{versions.ETCD}-linux-{binaries.arch()}"
+    binaries.release_member(base, "SHA256SUMS", folder, "etcd", dest)
 
 
 ETCD = Binary("etcd", versions.ETCD, _build_etcd, _download_etcd)

@@ -43,7 +43,7 @@ from tutorial_lib import names
 from tutorial_lib.errors import ClusterError, NotFound
 from tutorial_lib.kube.connection import Connection, from_kubeconfig
 from tutorial_lib.kube.watch import ListWatch
-from tutorial_lib.local import cluster, daemons, paths, runtime
+from tutorial_lib.local import cluster, daemons, paths, runtime, versions
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,6 @@ IMAGE_ENTRYPOINT = ("vllm", "serve")
 FIELD_MANAGER = f"{names.FIELD_MANAGER}-bridge"
 BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
 #: kwok's custom resources behind ``kubectl logs`` and ``kubectl port-forward`` of its pods.
-KWOK_GROUP, KWOK_VERSION = "kwok.x-k8s.io", "v1alpha1"
 #: The probes a container may have: the name in the manifest, the client model's attribute.
 PROBES = {
     "startupProbe": "startup_probe",
@@ -438,7 +437,7 @@ class PodRunner:
     def _apply(self, kind: str, plural: str, spec: dict[str, Any]) -> None:
         """Server-side apply of the pod's kwok object (``Logs``, ``PortForward``), owned by it."""
         body = {
-            "apiVersion": f"{KWOK_GROUP}/{KWOK_VERSION}",
+            "apiVersion": f"{versions.KWOK_GROUP}/{versions.KWOK_VERSION}",
             "kind": kind,
             "metadata": {
                 "name": self.name,
@@ -449,8 +448,8 @@ class PodRunner:
         }
         self.connection.call(
             self.connection.custom.patch_namespaced_custom_object,
-            KWOK_GROUP,
-            KWOK_VERSION,
+            versions.KWOK_GROUP,
+            versions.KWOK_VERSION,
             self.namespace,
             plural,
             self.name,

@@ -41,10 +41,11 @@ from typing import Any
 
 import yaml
 
+from tutorial_lib import names
 from tutorial_lib.kube import labels
 from tutorial_lib.kube.connection import Connection, from_kubeconfig
 from tutorial_lib.kube.watch import Mirror, field_of
-from tutorial_lib.local import binaries, cluster, daemons, paths
+from tutorial_lib.local import binaries, cluster, daemons, paths, versions
 from tutorial_lib.serving.promql import healthy
 
 log = logging.getLogger(__name__)
@@ -55,11 +56,6 @@ PORT = 19090
 #: The longest wait for a change: also how soon a crashed Prometheus is started again.
 SYNC_SECONDS = 2.0
 DEFAULT_INTERVAL = "30s"
-#: The Prometheus Operator's custom resources, and kwok's.
-MONITORING_GROUP, MONITORING_VERSION = "monitoring.coreos.com", "v1"
-KWOK_GROUP, KWOK_VERSION = "kwok.x-k8s.io", "v1alpha1"
-#: The label by which an EndpointSlice names its Service.
-SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 #: Which ServiceMonitors and PrometheusRules this Prometheus loads: what kube-prometheus-stack
 #: sets for the release named in ``names.PROMETHEUS_RELEASE`` (the component
 #: manifests/components/prometheus-release labels ours to match).
@@ -139,7 +135,7 @@ def _target_groups(
         if not _matches(service, selector) or (namespaces is not None and ns not in namespaces):
             continue
         for piece in slices:
-            of_service = {"matchLabels": {SERVICE_NAME_LABEL: name}}
+            of_service = {"matchLabels": {names.SERVICE_NAME_LABEL: name}}
             if _key(piece)[0] != ns or not _matches(piece, of_service):
                 continue
             port = next(
@@ -295,18 +291,21 @@ class Objects:
         self._mirrors = {
             "monitors": mirror(
                 custom.list_cluster_custom_object,
-                MONITORING_GROUP,
-                MONITORING_VERSION,
+                names.MONITORING_GROUP,
+                names.MONITORING_VERSION,
                 "servicemonitors",
             ),
             "rules": mirror(
                 custom.list_cluster_custom_object,
-                MONITORING_GROUP,
-                MONITORING_VERSION,
+                names.MONITORING_GROUP,
+                names.MONITORING_VERSION,
                 "prometheusrules",
             ),
             "forwards": mirror(
-                custom.list_cluster_custom_object, KWOK_GROUP, KWOK_VERSION, "portforwards"
+                custom.list_cluster_custom_object,
+                versions.KWOK_GROUP,
+                versions.KWOK_VERSION,
+                "portforwards",
             ),
             "services": mirror(core.list_service_for_all_namespaces),
             "slices": mirror(connection.discovery.list_endpoint_slice_for_all_namespaces),

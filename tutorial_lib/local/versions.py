@@ -13,3 +13,6 @@ KWOK = "v0.8.0"
 KUBERNETES_STAGING = "v0" + KUBERNETES[2:]
 
 CLUSTER_NAME = "vllm-tutorial"
+
+#: kwok's API (the Logs and PortForward objects the runtime bridge writes per pod).
+KWOK_GROUP, KWOK_VERSION = "kwok.x-k8s.io", "v1alpha1"

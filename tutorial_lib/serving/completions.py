@@ -96,10 +96,11 @@ def has_chat_template(base_url: str, model: str | None = None) -> bool:
     anything; a model without one (a base model) is refused there as a chat would be.
     """
     wait_until_serving(base_url)
-    body = {
-        "model": model or served_model(base_url),
-        "messages": [{"role": "user", "content": "Hello"}],
-    }
+    return _takes_chats(base_url, model or served_model(base_url))
+
+
+def _takes_chats(base_url: str, model: str) -> bool:
+    body = {"model": model, "messages": [{"role": "user", "content": "Hello"}]}
     try:
         response = httpx.post(base_url.rstrip("/") + "/tokenize", json=body, timeout=30)
     except httpx.HTTPError as exc:
@@ -171,9 +172,11 @@ def ask(base_url: str, question: str, **options: Any) -> Completion:
     A chat for an instruct model; for a base model (which refuses chats) a completion of
     ``Q: ... A:``.
     """
-    if has_chat_template(base_url, options.get("model")):
-        return chat(base_url, question, **options)
-    return complete(base_url, base_model_prompt(question), **options)
+    wait_until_serving(base_url)
+    model = options.pop("model", None) or served_model(base_url)  # asked once, passed on
+    if _takes_chats(base_url, model):
+        return chat(base_url, question, model=model, **options)
+    return complete(base_url, base_model_prompt(question), model=model, **options)
 
 
 _STREAMING: dict[str, Any] = {"stream": True, "stream_options": {"include_usage": True}}

@@ -202,19 +202,27 @@ def verified(data: bytes, expected_sha256: str, url: str) -> bytes:
     return data
 
 
+def release_member(base: str, sums: str, folder: str, member: str, dest: Path) -> None:
+    """One file of a release's ``<folder>.tar.gz``, verified against its published sums file.
+
+    The layout etcd and Prometheus share: ``<base>/<sums>`` lists ``<sha256>  <archive>``.
+    """
+    archive = f"{folder}.tar.gz"
+    listed = fetch(f"{base}/{sums}").decode()
+    expected = next(line.split()[0] for line in listed.splitlines() if line.endswith(archive))
+    data = verified(fetch(f"{base}/{archive}"), expected, f"{base}/{archive}")
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        found = tar.extractfile(f"{folder}/{member}")
+        if found is None:
+            raise tarfile.TarError(f"{archive} has no regular file {folder}/{member}")
+        dest.write_bytes(found.read())
+
+
 def _download_prometheus(name: str) -> Callable[[Path], None]:
     def download(dest: Path) -> None:
-        version = versions.PROMETHEUS.lstrip("v")
         base = f"https://github.com/prometheus/prometheus/releases/download/{versions.PROMETHEUS}"
-        folder = f"prometheus-{version}.linux-{arch()}"
-        sums = fetch(f"{base}/sha256sums.txt").decode()
-        archive = f"{folder}.tar.gz"
-        expected = next(line.split()[0] for line in sums.splitlines() if line.endswith(archive))
-        data = verified(fetch(f"{base}/{archive}"), expected, f"{base}/{archive}")
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            member = tar.extractfile(f"{folder}/{name}")
-            assert member is not None  # a regular file in Prometheus' release archive
-            dest.write_bytes(member.read())
+        folder = f"prometheus-{versions.PROMETHEUS.lstrip('v')}.linux-{arch()}"
+        release_member(base, "sha256sums.txt", folder, name, dest)
 
     return download
 

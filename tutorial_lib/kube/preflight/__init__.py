@@ -31,8 +31,6 @@ from tutorial_lib.kube.preflight.gpu import (
 )
 from tutorial_lib.kube.preflight.monitoring import (
     LOCAL_PROMETHEUS,
-    MONITORING_GROUP,
-    MONITORING_VERSION,
     RELEASE_COMPONENT,
     crd_finding,
     selection_finding,
@@ -81,8 +79,6 @@ __all__ = [
     "GPU_NODE",
     "LOCAL_PROMETHEUS",
     "MIN_DRIVER",
-    "MONITORING_GROUP",
-    "MONITORING_VERSION",
     "MONITOR_CRD",
     "MONITOR_SELECTED",
     "NETWORK_POLICY",

@@ -7,9 +7,9 @@ from typing import Any
 
 from kubernetes import client
 
+from tutorial_lib import names
 from tutorial_lib.errors import ClusterError, NotFound
 from tutorial_lib.kube.connection import Connection
-from tutorial_lib.kube.preflight.monitoring import MONITORING_GROUP, MONITORING_VERSION
 
 
 class Facts:
@@ -60,8 +60,8 @@ class Facts:
             try:
                 listed = self.cluster.call(
                     self.cluster.custom.list_cluster_custom_object,
-                    MONITORING_GROUP,
-                    MONITORING_VERSION,
+                    names.MONITORING_GROUP,
+                    names.MONITORING_VERSION,
                     "prometheuses",
                 )
             except NotFound:  # the CRD is not installed
@@ -85,8 +85,8 @@ class Facts:
             try:
                 found = self.cluster.call(
                     self.cluster.custom.get_namespaced_custom_object,
-                    MONITORING_GROUP,
-                    MONITORING_VERSION,
+                    names.MONITORING_GROUP,
+                    names.MONITORING_VERSION,
                     namespace,
                     plural,
                     name,

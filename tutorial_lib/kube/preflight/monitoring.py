@@ -22,7 +22,6 @@ from tutorial_lib.kube.preflight.report import (
 )
 
 #: The Prometheus Operator's custom resources.
-MONITORING_GROUP, MONITORING_VERSION = "monitoring.coreos.com", "v1"
 RELEASE_COMPONENT = "manifests/components/prometheus-release/kustomization.yaml"
 #: The local cluster's Prometheus as a Prometheus object would describe it: it selects what
 #: kube-prometheus-stack selects for the release in ``names`` (tutorial_lib/local/monitoring.py
@@ -61,11 +60,11 @@ def crd_finding(
             else f"Install kube-prometheus-stack (it brings the Operator's CRDs): {_INSTALL_STACK}",
         )
     served = [v.name for v in crd.spec.versions or [] if v.served]
-    if MONITORING_VERSION not in served:
+    if names.MONITORING_VERSION not in served:
         return Finding(
             check,
             PROBLEM if required else WARNING,
-            f"{name} serves {plural(served)}, not {MONITORING_VERSION}.",
+            f"{name} serves {plural(served)}, not {names.MONITORING_VERSION}.",
             "Upgrade the Prometheus Operator (kube-prometheus-stack).",
         )
     subset = " (the local cluster's subset of the Operator's CRD)" if local else ""
