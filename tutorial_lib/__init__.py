@@ -41,7 +41,13 @@ from tutorial_lib.kube.preflight import preflight
 from tutorial_lib.kube.waits import ensure_serving, wait_gone, wait_pending, wait_ready
 from tutorial_lib.serving import promql as prometheus
 from tutorial_lib.serving import vllm_metrics
-from tutorial_lib.serving.completions import ask, chat, complete, has_chat_template
+from tutorial_lib.serving.completions import (
+    ask,
+    chat,
+    complete,
+    has_chat_template,
+    served_model,
+)
 from tutorial_lib.serving.vllm_metrics import histogram_quantile, metrics
 from tutorial_lib.tools import manifests, monitoring, netpol
 from tutorial_lib.tools.manifests import overlay, render
@@ -84,6 +90,7 @@ __all__ = [
     "render",
     "scale",
     "scheduling",
+    "served_model",
     "set_resources",
     "show_logs",
     "sizing",

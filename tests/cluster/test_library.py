@@ -14,7 +14,7 @@ import tutorial_lib as tl
 from tests.helpers import eventually
 from tutorial_lib.errors import PortForwardError
 from tutorial_lib.kube import objects
-from tutorial_lib.serving import completions, vllm_metrics
+from tutorial_lib.serving import vllm_metrics
 
 VLLM_IMAGE = "vllm/vllm-openai:v0.14.1-cu130"  # runs through the bridge, like the real one
 SIMULATED_IMAGE = "busybox:1.36"  # kwok simulates it
@@ -248,14 +248,6 @@ def test_port_already_in_use_is_refused_with_a_hint(serving):
             tl.port_forward(serving, local_port=port),
         ):
             pass
-
-
-def test_request_before_the_server_listens_gives_up_with_a_clear_error():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"  # bound, not listening
-        with pytest.raises(tl.errors.NotReadyError, match="did not answer /health"):
-            completions.wait_until_serving(url, attempts=3, delay=0.1)
 
 
 def test_smoke_test_passes_on_the_local_vllm(serving):

@@ -84,22 +84,14 @@ class Preflight:
 
     def _repr_html_(self) -> str:
         colours = {OK: "#d4edda", WARNING: "#fff3cd", PROBLEM: "#f8d7da"}
-        rows = "".join(
-            "<tr>"
-            f"<td>{html.escape(f.check)}</td>"
-            f'<td style="background:{colours.get(f.status, "")}"><b>{f.status}</b></td>'
-            f"<td>{html.escape(f.finding)}</td>"
-            f"<td><small>{html.escape(f.fix)}</small></td>"
-            "</tr>"
-            for f in self.findings
+        table = (
+            self.to_frame()
+            .style.format(escape="html")
+            .hide(axis="index")
+            .map(lambda status: f"background: {colours.get(status, '')}", subset=["status"])
+            .set_properties(**{"text-align": "left"})
         )
-        cell = 'style="text-align:left"'
-        head = "".join(f"<th {cell}>{h}</th>" for h in ("check", "status", "finding", "fix"))
-        return (
-            f"<p><b>{html.escape(self._summary())}</b></p>"
-            f'<table style="text-align:left"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{rows}</tbody></table>"
-        )
+        return f"<p><b>{html.escape(self._summary())}</b></p>" + table.to_html()
 
     def __str__(self) -> str:
         lines = [self._summary()]
