@@ -1,16 +1,17 @@
 # Thin entry points; the logic lives in tutorial_lib. Every target sets up what it needs.
-PYTHON ?= python3.11
+# The newest CPython 3.11–3.14 found (scripts/pythons.py), or PYTHON=/path/to/python3.x.
+PYTHON ?= $(shell python3 scripts/pythons.py 2>/dev/null)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit lint lab cluster-up cluster-down cluster-status prepare bench \
+.PHONY: setup demo doctor test test-unit lint lab cluster-up cluster-down cluster-status prepare bench \
         browser screenshots
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (set PYTHON=...)"'
+	@python3 scripts/pythons.py --check "$(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
@@ -18,7 +19,12 @@ $(STAMP): pyproject.toml
 
 ## The main job: local cluster up, the blog's deployment applied, a real answer from vLLM.
 demo: setup
+	@$(PY) -m tutorial_lib.local doctor --quiet
 	$(PY) -m tutorial_lib.demo
+
+## Can this machine run the tutorial? Every check, each problem with its fix.
+doctor: setup
+	$(PY) -m tutorial_lib.local doctor
 
 ## Every test, fastest tier first: lint and layer contracts, unit (no cluster, no Go tools),
 ## tools (the policy engine, promtool, the manifest linters kube-score and checkov), install
@@ -30,11 +36,19 @@ test: test-unit prepare browser
 	$(PY) -m pytest tests/cluster notebooks
 	$(PY) -m pytest tests/browser
 
-## The fast tier alone: under a minute, no cluster, no Go toolchain needed.
+## The fast tier alone: under a minute, no cluster, no Go toolchain needed. Then the unit
+## tests again under every other supported Python found here, each in a venv of its own.
 test-unit: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest tests/unit
+	@main=$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	python3 scripts/pythons.py --all | while read -r version python; do \
+	  [ "$$version" = "$$main" ] && continue; \
+	  echo "== unit tests under Python $$version ($$python)"; \
+	  $(MAKE) --no-print-directory setup PYTHON=$$python VENV=.venv-$$version && \
+	  .venv-$$version/bin/python -m pytest -q tests/unit || exit 1; \
+	done
 
 ## Obtain the cluster binaries (and later the runtime) with visible progress before pytest.
 prepare: setup

@@ -1,4 +1,4 @@
-"""``python -m tutorial_lib.local up | down | status | kubeconfig | prepare``."""
+"""``python -m tutorial_lib.local up | down | status | kubeconfig | prepare | doctor``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from tutorial_lib.errors import TutorialError
-from tutorial_lib.local import binaries, cluster, paths, runtime
+from tutorial_lib.local import binaries, cluster, doctor, paths, runtime
 from tutorial_lib.tools import binaries as tool_binaries
 
 
@@ -24,8 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "prepare", help="obtain binaries, tools, the vLLM runtime and the model; start nothing"
     )
+    check = commands.add_parser(
+        "doctor", help="check that this machine can run the tutorial; each problem with its fix"
+    )
+    check.add_argument("--quiet", action="store_true", help="print only the problems")
     args = parser.parse_args(argv)
     try:
+        if args.command == "doctor":
+            return doctor.main(quiet=args.quiet)
         if args.command == "up":
             cluster.up()
         elif args.command == "down":

