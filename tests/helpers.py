@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TypeVar
 
@@ -58,3 +62,34 @@ OVERLAY_KINDS = [
     "ServiceAccount",
     "ServiceMonitor",
 ]
+
+
+class _Files(SimpleHTTPRequestHandler):
+    """Serves a folder; the files in ``truncated`` announce their size but send half of it."""
+
+    truncated: frozenset[str] = frozenset()
+
+    def copyfile(self, source, outputfile) -> None:
+        if self.path.lstrip("/") in self.truncated:
+            data = source.read()
+            outputfile.write(data[: len(data) // 2])
+            self.close_connection = True
+            return
+        super().copyfile(source, outputfile)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve_files(root: Path, truncated: frozenset[str] = frozenset()) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 for ``root``'s files; yields its base URL."""
+    handler = type("Files", (_Files,), {"truncated": truncated})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=root))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,7 +1,7 @@
 """The local cluster's own binaries: etcd, the Kubernetes control plane, kwok, Prometheus.
 
 Obtained like the reader's tools (``tutorial_lib.tools.binaries``): cache, verified
-release download, else a build from the Go module proxy.
+release download (``tutorial_lib.tools.downloads``), else a build from the Go module proxy.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tutorial_lib.errors import LocalClusterError
 from tutorial_lib.local import versions
-from tutorial_lib.tools import binaries
+from tutorial_lib.tools import binaries, downloads
 from tutorial_lib.tools.binaries import Binary
 
 KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
@@ -136,8 +136,7 @@ def _build_etcd(dest: Path) -> None:
 def _download_kubernetes(name: str) -> Callable[[Path], None]:
     def download(dest: Path) -> None:
         url = f"https://dl.k8s.io/release/{versions.KUBERNETES}/bin/linux/{binaries.arch()}/{name}"
-        expected = binaries.fetch(url + ".sha256").decode().split()[0]
-        dest.write_bytes(binaries.verified(binaries.fetch(url), expected, url))
+        downloads.file_with_sha256(url, dest)
 
     return download
 
@@ -145,7 +144,17 @@ def _download_kubernetes(name: str) -> Callable[[Path], None]:
 def _download_etcd(dest: Path) -> None:
     base = f"https://github.com/etcd-io/etcd/releases/download/{versions.ETCD}"
     folder = f"etcd-{versions.ETCD}-linux-{binaries.arch()}"
-    binaries.release_member(base, "SHA256SUMS", folder, "etcd", dest)
+    downloads.archive_member(base, "SHA256SUMS", f"{folder}.tar.gz", f"{folder}/etcd", dest)
+
+
+def _download_kwok(name: str) -> Callable[[Path], None]:
+    """No sums file for kwok's raw binaries: GitHub's release API states their digests."""
+
+    def download(dest: Path) -> None:
+        asset = f"{name}-linux-{binaries.arch()}"
+        downloads.github_asset("kubernetes-sigs/kwok", versions.KWOK, asset, dest)
+
+    return download
 
 
 ETCD = Binary("etcd", versions.ETCD, _build_etcd, _download_etcd)
@@ -154,7 +163,12 @@ KUBERNETES = tuple(
     for name in KUBERNETES_COMMANDS
 )
 KWOK = tuple(
-    Binary(name, versions.KWOK, binaries.go_install(f"sigs.k8s.io/kwok/cmd/{name}", versions.KWOK))
+    Binary(
+        name,
+        versions.KWOK,
+        binaries.go_install(f"sigs.k8s.io/kwok/cmd/{name}", versions.KWOK),
+        _download_kwok(name),
+    )
     for name in KWOK_COMMANDS
 )
 PROMETHEUS = binaries.prometheus_binary("prometheus")

