@@ -179,6 +179,28 @@ def test_crash_loop_ends_the_wait_early_with_the_last_log_lines(connection, name
     assert "| CUDA out of memory" in message
 
 
+def test_a_container_that_cannot_start_keeps_its_pod_and_says_why(connection, namespace, tmp_path):
+    """A missing runtime (the cache removed under a running cluster) is the kubelet's
+    RunContainerError: the pod stays, the wait ends early and names the fix."""
+    broken = deployment(
+        "unstartable",
+        namespace,
+        image=VLLM_IMAGE,
+        container={"command": [str(tmp_path / "removed-runtime" / "bin" / "vllm")]},
+    )
+    tl.apply(connection, write(tmp_path, broken))
+    pod = eventually_pod(connection, namespace, "unstartable")
+    with pytest.raises(tl.ClusterError) as failure:
+        tl.wait_ready(connection, "unstartable", namespace, timeout=120)
+    message = str(failure.value)
+    assert "cannot become Ready" in message
+    assert "RunContainerError" in message
+    assert "make prepare" in message
+    assert [
+        p.metadata.name for p in objects.pods(connection, namespace, {"app": "unstartable"})
+    ] == [pod.metadata.name]
+
+
 def test_scale_to_zero_and_back(connection, namespace, tmp_path):
     tl.apply(connection, write(tmp_path, deployment("web", namespace, image=SIMULATED_IMAGE)))
     first = tl.wait_ready(connection, "web", namespace, timeout=60)

@@ -90,6 +90,6 @@ def test_a_complete_cache_offline_needs_neither_go_nor_downloads():
 def test_a_cpu_without_avx2_is_named(tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor : 0\nflags : fpu sse sse2 avx\n")
-    found = doctor._cpu(cpuinfo, machine="x86_64")
+    found = doctor._cpu(cpuinfo)
     assert "AVX2 no" in found.detail
     assert "needs AVX2" in found.fix

@@ -123,8 +123,14 @@ def test_local_overlay_differs_only_in_model_and_cpu_settings():
     }
     assert local_c["args"][0] == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert local_c["args"][1:-1] == eks_c["args"][1:] and local_c["args"][-1] == "--enforce-eager"
-    assert local_c["env"][:-1] == eks_c["env"]
-    assert local_c["env"][-1] == {"name": "VLLM_CPU_KVCACHE_SPACE", "value": "1"}
+    cpu_settings = {
+        "VLLM_CPU_KVCACHE_SPACE": "1",
+        "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
+        "OMP_NUM_THREADS": "1",
+    }
+    assert local_c["env"][: len(eks_c["env"])] == eks_c["env"]
+    added = local_c["env"][len(eks_c["env"]) :]
+    assert {var["name"]: var["value"] for var in added} == cpu_settings
 
     def pod_spec(overlay: str) -> dict:
         spec = by_kind(overlay)["Deployment"]["spec"]["template"]["spec"]

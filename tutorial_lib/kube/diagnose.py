@@ -28,9 +28,10 @@ from tutorial_lib.kube.resources import (
 )
 
 #: Container states that will not resolve by waiting longer: the kubelet has already retried
-#: (the back-off states) or cannot retry. ErrImagePull and CreateContainerConfigError are
-#: left out: a throttled registry or a ConfigMap created later clears them.
-HOPELESS = {"CrashLoopBackOff", "ImagePullBackOff", "InvalidImageName"}
+#: (the back-off states), cannot retry, or cannot run the container's command at all
+#: (RunContainerError). ErrImagePull and CreateContainerConfigError are left out: a
+#: throttled registry or a ConfigMap created later clears them.
+HOPELESS = {"CrashLoopBackOff", "ImagePullBackOff", "InvalidImageName", "RunContainerError"}
 LOG_LINES = 15
 
 
@@ -190,6 +191,7 @@ def explain(cluster: Connection, pod: PodLike, namespace: str | None = None) -> 
         if waiting and waiting.reason != "ContainerCreating":
             parts.append(
                 f"container {status.name}: {waiting.reason} (restarts: {status.restart_count})"
+                + (f": {waiting.message}" if waiting.message else "")
             )
         terminated = status.last_state.terminated if status.last_state else None
         if terminated is not None:

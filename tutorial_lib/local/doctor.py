@@ -25,10 +25,10 @@ from tutorial_lib.tools import binaries as tool_binaries
 from tutorial_lib.tools import cache, downloads
 
 GIB = 1024**3
-#: What a first run writes, measured on a fresh machine (docs/benchmarks.md, "Cold start").
-RUNTIME_BYTES = 6.5 * GIB  # the runtime venv and pip's copy of its wheels
-BINARIES_BYTES = 0.8 * GIB  # the cluster binaries and the tools
-GO_BUILD_BYTES = 7 * GIB  # Go's module and build caches, when the binaries are built
+#: What a first run writes (benchmarks/disk.py, docs/benchmarks.md "Disk after a first run").
+RUNTIME_BYTES = 6 * GIB  # the runtime venv with PyPI's torch, the stand-in model, its wheel
+BINARIES_BYTES = 1.1 * GIB  # the cluster binaries, the tools, checkov's venv, build folders
+GO_BUILD_BYTES = 7.2 * GIB  # Go's module and build caches, when the binaries are built
 #: The control plane, Prometheus and one vLLM pod with the stand-in model, with headroom.
 MEMORY_BYTES = 4 * GIB
 SUPPORTED_PYTHON = ((3, 11), (3, 14))
@@ -63,10 +63,15 @@ def _platform() -> Finding:
             "platform",
             detail,
             "vLLM's CPU build and the control plane here are Linux programs: run the tutorial "
-            "in a Linux VM or container (README: Platforms).",
+            "in a Linux VM (README: Platforms).",
         )
-    if machine not in ("x86_64", "amd64", "aarch64", "arm64"):
-        return Finding("platform", detail, "Only x86_64 and aarch64 Linux are supported.")
+    if machine not in ("x86_64", "amd64"):
+        return Finding(
+            "platform",
+            detail,
+            "The vLLM runtime's pins are x86_64 wheels (README: Platforms); use an x86_64 "
+            "Linux machine or VM.",
+        )
     return Finding("platform", detail)
 
 
@@ -79,9 +84,7 @@ def _python() -> Finding:
     return Finding("python", detail)
 
 
-def _cpu(cpuinfo: Path = Path("/proc/cpuinfo"), machine: str = platform.machine()) -> Finding:
-    if machine.lower() in ("aarch64", "arm64"):
-        return Finding("cpu", f"Arm ({os.cpu_count()} cores): vLLM's CPU build has aarch64 wheels")
+def _cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> Finding:
     try:
         flags = next(
             line.split(":", 1)[1].split()
@@ -89,10 +92,9 @@ def _cpu(cpuinfo: Path = Path("/proc/cpuinfo"), machine: str = platform.machine(
             if line.startswith("flags")
         )
     except (OSError, StopIteration):
-        return Finding("cpu", "unknown (no /proc/cpuinfo)", blocking=False)
-    avx512 = "avx512f" in flags
+        return Finding("cpu", "no x86 CPU flags found (/proc/cpuinfo)", blocking=False)
     detail = f"{os.cpu_count()} cores, AVX2 {'yes' if 'avx2' in flags else 'no'}, " + (
-        f"AVX-512 {'yes' if avx512 else 'no'}"
+        f"AVX-512 {'yes' if 'avx512f' in flags else 'no'}"
     )
     if "avx2" not in flags:
         return Finding("cpu", detail, "vLLM's CPU build needs AVX2 (x86_64 from about 2013 on).")

