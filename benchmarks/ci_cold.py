@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import shutil
 import subprocess
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
+
+import report
 
 ROOT = Path(__file__).resolve().parent.parent
 #: "Building kube-apiserver v1.36.3: 05:32" — the last figure printed for each bar wins.
@@ -58,18 +58,18 @@ def main() -> None:
     phases: dict[str, str] = {}
     for name, elapsed in PHASE.findall(text):
         phases[name.strip()] = elapsed
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}"
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True, text=True
     ).stdout.strip()
-    print(f"\n### CI from a fresh clone, every cache empty — {date.today()} ({machine})\n")
+    report.heading("CI from a fresh clone, every cache empty")
     print(f"Commit {commit}: `.ci/run` exit {proc.returncode}, **{total / 60:.1f} min**.\n")
-    print("| pytest run | result | seconds |\n|---|---|---|")
-    for index, (result, seconds) in enumerate(SUMMARY.findall(text), 1):
-        print(f"| {index} | {result} | {float(seconds):.0f} |")
-    print("\n| phase (last figure its progress bar printed) | mm:ss |\n|---|---|")
-    for name, elapsed in phases.items():
-        print(f"| {name} | {elapsed} |")
+    summaries = enumerate(SUMMARY.findall(text), 1)
+    report.table(
+        ["pytest run", "result", "seconds"],
+        [(index, result, f"{float(seconds):.0f}") for index, (result, seconds) in summaries],
+    )
+    print()
+    report.table(["phase (last figure its progress bar printed)", "mm:ss"], phases.items())
     subprocess.run(["chmod", "-R", "u+w", str(scratch)], check=False)  # Go's read-only modcache
     if args.keep:
         print(f"\nlog: {log}")

@@ -8,11 +8,10 @@ Prints a Markdown table; doctor's disk estimates (tutorial_lib/local/doctor.py) 
 
 from __future__ import annotations
 
-import os
-import platform
 import subprocess
-from datetime import date
 from pathlib import Path
+
+import report
 
 from tutorial_lib.local import runtime
 from tutorial_lib.tools import cache
@@ -40,11 +39,8 @@ def main() -> None:
     rows += [(f"runtime venv ({(venv / '.complete').read_text().strip()})", size(venv))]
     rows += [(f"  of which {name}", size(site / name)) for name in ("torch", "nvidia", "triton")]
     rows += [(f"Go {name}", size(p)) for name in ("GOMODCACHE", "GOCACHE") if (p := go_cache(name))]
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}"
-    print(f"\n### Disk after a first run, {date.today()} ({machine})\n")
-    print("| what | size |\n|---|---|")
-    for label, total in rows:
-        print(f"| {label} | {total / 1024**3:.2f} GiB |")
+    report.heading("Disk after a first run")
+    report.table(["what", "size"], [(label, f"{total / 1024**3:.2f} GiB") for label, total in rows])
 
 
 if __name__ == "__main__":

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
+
+import report
 
 from tutorial_lib.local import cluster
 
@@ -90,11 +90,8 @@ def main() -> None:
     rows.append(("`down`", f"{timed(cluster.down):.1f} s"))
     if was_running:
         cluster.up()
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}"
-    print(f"\n### Local cluster, {date.today()} ({machine})\n")
-    print("| measurement | result |\n|---|---|")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
+    report.heading("Local cluster")
+    report.table(["measurement", "result"], rows)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
-from datetime import date
 from pathlib import Path
+
+import report
 
 import tutorial_lib as tl
 from tutorial_lib.local import cluster
@@ -69,18 +69,23 @@ def main() -> None:
     args = parser.parse_args()
     connection = tl.connect(local=True)
     runs = [one_run(connection) for _ in range(args.runs)]
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}"
-    print(f"\n### Local runtime, {date.today()} ({machine})\n")
-    print(
-        "| run | apply -> Ready | apply -> first answer | time to first token | "
-        "tokens/s (128 tokens) | resident memory of vLLM |\n|---|---|---|---|---|---|"
+    report.heading("Local runtime")
+    columns = ["run", "apply -> Ready", "apply -> first answer", "time to first token"]
+    columns += ["tokens/s (128 tokens)", "resident memory of vLLM"]
+    report.table(
+        columns,
+        [
+            (
+                "1 (first after `up`)" if i == 1 else i,
+                f"{run['ready']:.1f} s",
+                f"{run['first_answer']:.1f} s",
+                f"{run['ttft']:.2f} s",
+                f"{run['tokens_per_s']:.1f}",
+                f"{run['rss']:.0f} MiB",
+            )
+            for i, run in enumerate(runs, 1)
+        ],
     )
-    for i, run in enumerate(runs, 1):
-        label = "1 (first after `up`)" if i == 1 else str(i)
-        print(
-            f"| {label} | {run['ready']:.1f} s | {run['first_answer']:.1f} s | "
-            f"{run['ttft']:.2f} s | {run['tokens_per_s']:.1f} | {run['rss']:.0f} MiB |"
-        )
 
 
 if __name__ == "__main__":

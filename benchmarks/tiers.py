@@ -18,8 +18,9 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import date
 from pathlib import Path
+
+import report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,12 +56,10 @@ def main() -> None:
     env = without_go() if args.tier == "unit" else dict(os.environ)
     runs = [one_run(args.tier, env) for _ in range(args.runs)]
     times = [seconds for seconds, _ in runs]
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}"
-    python = f"Python {platform.python_version()}"
-    print(f"\n### {args.tier} tier, {date.today()} ({machine}, {python})\n")
-    print("| runs | tests | median | slowest |\n|---|---|---|---|")
-    print(
-        f"| {len(times)} | {runs[0][1]} | {statistics.median(times):.1f} s | {max(times):.1f} s |"
+    report.heading(f"{args.tier} tier", f"Python {platform.python_version()}")
+    median, slowest = f"{statistics.median(times):.1f} s", f"{max(times):.1f} s"
+    report.table(
+        ["runs", "tests", "median", "slowest"], [(len(times), runs[0][1], median, slowest)]
     )
 
 
