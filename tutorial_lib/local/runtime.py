@@ -25,8 +25,9 @@ from tutorial_lib.tools.progress import run_logged
 
 VLLM_VERSION = "0.32.0"
 TORCH_VERSION = "2.13.0"
-#: PyTorch's CPU-only wheels: a torch of about 200 MB instead of PyPI's CUDA build with 2.7 GB
-#: of CUDA libraries. Tried first; PyPI is the fallback every machine (and CI) can take.
+#: PyTorch's CPU-only wheels: a torch without the 2.7 GiB of CUDA libraries PyPI's CUDA build
+#: needs (its size is not measured here: this machine reaches PyPI only). Tried first; PyPI is
+#: the fallback every machine (and CI) can take.
 TORCH_INDEX_VARIABLE = "VLLM_TUTORIAL_TORCH_INDEX"
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 REQUIREMENTS = ("runtime-requirements.txt", "runtime-torch-pypi.txt")
