@@ -301,12 +301,14 @@ class Background(Generic[T]):
             item = self._items.get(timeout=max(timeout, 0))
         except queue.Empty:
             return None
-        if item is _END:
+        if item is _END or isinstance(item, Exception):
+            # The thread's last act was to hand this over: once it has returned, ``ended``
+            # implies not ``running`` (a caller may check both at once).
+            self._thread.join()
             self.ended = True
+            if isinstance(item, Exception):
+                raise item
             return None
-        if isinstance(item, Exception):
-            self.ended = True
-            raise item
         return item  # type: ignore[return-value]
 
     def until(self, deadline: float | None) -> Iterator[T]:
