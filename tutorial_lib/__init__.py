@@ -13,103 +13,47 @@ inside the library. The layers, bottom to top: ``domain`` and ``serving`` (no cl
 ``tools``, ``kube``, ``local`` (the local cluster), ``api``; ``docs/decisions.md`` says why.
 """
 
+import ast
+from importlib import import_module
+from pathlib import Path
 from typing import Any
 
-from tutorial_lib import errors, names
-from tutorial_lib.api.connect import connect
-from tutorial_lib.api.live import LiveStartup
-from tutorial_lib.api.prometheus import reach_prometheus
-from tutorial_lib.api.smoke import smoke_test
-from tutorial_lib.domain import costs, flows, sizing, startup
-from tutorial_lib.errors import ClusterError, TutorialError
-from tutorial_lib.kube.connection import Connection
-from tutorial_lib.kube.diagnose import explain, scheduling
-from tutorial_lib.kube.logs import logs, show_logs
-from tutorial_lib.kube.objects import (
-    PodState,
-    apply,
-    delete,
-    endpoints,
-    get,
-    nodes,
-    remaining,
-    scale,
-    set_resources,
-)
-from tutorial_lib.kube.portforward import port_forward
-from tutorial_lib.kube.preflight import preflight
-from tutorial_lib.kube.waits import ensure_serving, wait_gone, wait_pending, wait_ready
-from tutorial_lib.serving import promql as prometheus
-from tutorial_lib.serving import vllm_metrics
-from tutorial_lib.serving.completions import (
-    ask,
-    chat,
-    complete,
-    has_chat_template,
-    served_model,
-)
-from tutorial_lib.serving.vllm_metrics import histogram_quantile, metrics
-from tutorial_lib.tools import manifests, monitoring, netpol
-from tutorial_lib.tools.manifests import overlay, render
 
-__all__ = [
-    "Calculator",
-    "ClusterError",
-    "Connection",
-    "LiveStartup",
-    "PodState",
-    "TutorialError",
-    "apply",
-    "ask",
-    "chat",
-    "complete",
-    "connect",
-    "costs",
-    "delete",
-    "endpoints",
-    "ensure_serving",
-    "errors",
-    "explain",
-    "flows",
-    "get",
-    "has_chat_template",
-    "histogram_quantile",
-    "logs",
-    "manifests",
-    "metrics",
-    "monitoring",
-    "names",
-    "netpol",
-    "nodes",
-    "overlay",
-    "port_forward",
-    "preflight",
-    "prometheus",
-    "reach_prometheus",
-    "remaining",
-    "render",
-    "scale",
-    "scheduling",
-    "served_model",
-    "set_resources",
-    "show_logs",
-    "sizing",
-    "smoke_test",
-    "startup",
-    "vllm_metrics",
-    "wait_gone",
-    "wait_pending",
-    "wait_ready",
-]
+def _exports() -> tuple[list[str], dict[str, tuple[str, str]]]:
+    """``__all__`` and where each name comes from, both read from ``__init__.pyi``.
+
+    The package imports nothing until a name is used (PEP 562): ``python -m tutorial_lib.local
+    install-bundle`` runs before the venv has the Kubernetes client, and the daemons and
+    command-line tools never load pandas or ipywidgets.
+    """
+    tree = ast.parse(Path(__file__).with_suffix(".pyi").read_text())
+    origins: dict[str, tuple[str, str]] = {}
+    exported: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                origins[alias.asname or alias.name] = (node.module, alias.name)
+        elif isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "__all__":
+            exported = ast.literal_eval(node.value)
+    return exported, origins
+
+
+__all__, _ORIGINS = _exports()
 
 
 def __getattr__(name: str) -> Any:
-    """``tl.Calculator``, imported on first use.
+    """``from module import attribute`` for ``tl.<name>``, on first use."""
+    if name not in _ORIGINS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module_name, attribute = _ORIGINS[name]
+    module = import_module(module_name)
+    if attribute in vars(module):
+        value = getattr(module, attribute)
+    else:
+        value = import_module(f"{module_name}.{attribute}")
+    globals()[name] = value
+    return value
 
-    It brings ipywidgets and matplotlib, which the daemons and command-line tools never need.
-    """
-    if name == "Calculator":
-        from tutorial_lib.domain.calculator import Calculator
 
-        return Calculator
-    raise AttributeError(f"module 'tutorial_lib' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

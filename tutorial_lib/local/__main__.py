@@ -1,16 +1,19 @@
-"""``python -m tutorial_lib.local up | down | status | kubeconfig | prepare | doctor``."""
+"""``python -m tutorial_lib.local up | down | status | kubeconfig | prepare | doctor | bundle``.
+
+Each command imports what it needs when it runs: ``install-bundle`` runs under a bare
+``python3``, before the venv with the Kubernetes client exists.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from tutorial_lib.errors import TutorialError
-from tutorial_lib.local import binaries, cluster, doctor, paths, runtime
-from tutorial_lib.tools import binaries as tool_binaries
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tutorial_lib.local",
         description="The tutorial's local Kubernetes cluster: a real control plane with a "
@@ -28,31 +31,73 @@ def main(argv: list[str] | None = None) -> int:
         "doctor", help="check that this machine can run the tutorial; each problem with its fix"
     )
     check.add_argument("--quiet", action="store_true", help="print only the problems")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "doctor":
-            return doctor.main(quiet=args.quiet)
-        if args.command == "up":
-            cluster.up()
-        elif args.command == "down":
-            cluster.down()
-        elif args.command == "status":
+    pack = commands.add_parser(
+        "bundle", help="pack everything a first run downloads into one file, for a workshop"
+    )
+    pack.add_argument("output", type=Path, help="the bundle to write (a .tar file)")
+    unpack = commands.add_parser(
+        "install-bundle", help="install everything from a bundle, with no network at all"
+    )
+    unpack.add_argument("bundle", type=Path, help="a file made by the bundle command")
+    unpack.add_argument(
+        "--venv", type=Path, help="also create the notebook venv here from the bundle's wheels"
+    )
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "doctor":
+        from tutorial_lib.local import doctor
+
+        return doctor.main(quiet=args.quiet)
+    if args.command == "install-bundle":
+        from tutorial_lib.local import bundle_install
+
+        bundle_install.install(args.bundle, args.venv)
+    elif args.command == "bundle":
+        from tutorial_lib.local import bundle_make
+
+        manifest = bundle_make.make(args.output)
+        print(
+            f"{args.output}: {manifest.size / 2**30:.2f} GiB, {len(manifest.files)} files, "
+            f"for {manifest.machine} and Python {manifest.python}"
+        )
+    elif args.command == "kubeconfig":
+        from tutorial_lib.local import paths
+
+        print(paths.kubeconfig_path())
+    elif args.command == "prepare":
+        _prepare()
+    else:
+        from tutorial_lib.local import cluster
+
+        if args.command == "status":
             current = cluster.status()
             print(current)
             return 0 if current.healthy else 1
-        elif args.command == "kubeconfig":
-            print(paths.kubeconfig_path())
-        elif args.command == "prepare":
-            everything = [*binaries.CLUSTER, *tool_binaries.TOOLS]
-            for name, path in tool_binaries.ensure(everything).items():
-                print(f"{name:<24} {path}")
-            env = runtime.ensure_runtime()
-            print(f"{'vLLM ' + runtime.smoke(env):<24} {env.venv}")
-            print(f"{'stand-in model':<24} {env.model_snapshot}")
+        {"up": cluster.up, "down": cluster.down}[args.command]()
+    return 0
+
+
+def _prepare() -> None:
+    from tutorial_lib.local import binaries, runtime
+    from tutorial_lib.tools import binaries as tool_binaries
+
+    everything = [*binaries.CLUSTER, *tool_binaries.TOOLS]
+    for name, path in tool_binaries.ensure(everything).items():
+        print(f"{name:<24} {path}")
+    env = runtime.ensure_runtime()
+    print(f"{'vLLM ' + runtime.smoke(env):<24} {env.venv}")
+    print(f"{'stand-in model':<24} {env.model_snapshot}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
     except TutorialError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

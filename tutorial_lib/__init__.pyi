@@ -1,0 +1,143 @@
+"""The names ``import tutorial_lib as tl`` offers, for type checkers and for the lazy loader.
+
+``__init__.py`` reads these imports and performs each on first use (PEP 562): one list of
+names, two readers.
+"""
+
+from tutorial_lib import errors, names
+from tutorial_lib.api.connect import connect
+from tutorial_lib.api.live import LiveStartup
+from tutorial_lib.api.prometheus import reach_prometheus
+from tutorial_lib.api.smoke import smoke_test
+from tutorial_lib.domain import costs, flows, sizing, startup
+from tutorial_lib.domain.calculator import Calculator
+from tutorial_lib.errors import ClusterError, TutorialError
+from tutorial_lib.kube.connection import Connection
+from tutorial_lib.kube.diagnose import explain, scheduling
+from tutorial_lib.kube.logs import logs, show_logs
+from tutorial_lib.kube.objects import (
+    PodState,
+    apply,
+    delete,
+    endpoints,
+    get,
+    nodes,
+    remaining,
+    scale,
+    set_resources,
+)
+from tutorial_lib.kube.portforward import port_forward
+from tutorial_lib.kube.preflight import preflight
+from tutorial_lib.kube.waits import ensure_serving, wait_gone, wait_pending, wait_ready
+from tutorial_lib.serving import promql as prometheus
+from tutorial_lib.serving import vllm_metrics
+from tutorial_lib.serving.completions import (
+    ask,
+    chat,
+    complete,
+    has_chat_template,
+    served_model,
+)
+from tutorial_lib.serving.vllm_metrics import histogram_quantile, metrics
+from tutorial_lib.tools import manifests, monitoring, netpol
+from tutorial_lib.tools.manifests import overlay, render
+
+__all__ = [
+    "Calculator",
+    "ClusterError",
+    "Connection",
+    "LiveStartup",
+    "PodState",
+    "TutorialError",
+    "apply",
+    "ask",
+    "chat",
+    "complete",
+    "connect",
+    "costs",
+    "delete",
+    "endpoints",
+    "ensure_serving",
+    "errors",
+    "explain",
+    "flows",
+    "get",
+    "has_chat_template",
+    "histogram_quantile",
+    "logs",
+    "manifests",
+    "metrics",
+    "monitoring",
+    "names",
+    "netpol",
+    "nodes",
+    "overlay",
+    "port_forward",
+    "preflight",
+    "prometheus",
+    "reach_prometheus",
+    "remaining",
+    "render",
+    "scale",
+    "scheduling",
+    "served_model",
+    "set_resources",
+    "show_logs",
+    "sizing",
+    "smoke_test",
+    "startup",
+    "vllm_metrics",
+    "wait_gone",
+    "wait_pending",
+    "wait_ready",
+]
+
+__all__ = [
+    "Calculator",
+    "ClusterError",
+    "Connection",
+    "LiveStartup",
+    "PodState",
+    "TutorialError",
+    "apply",
+    "ask",
+    "chat",
+    "complete",
+    "connect",
+    "costs",
+    "delete",
+    "endpoints",
+    "ensure_serving",
+    "errors",
+    "explain",
+    "flows",
+    "get",
+    "has_chat_template",
+    "histogram_quantile",
+    "logs",
+    "manifests",
+    "metrics",
+    "monitoring",
+    "names",
+    "netpol",
+    "nodes",
+    "overlay",
+    "port_forward",
+    "preflight",
+    "prometheus",
+    "reach_prometheus",
+    "remaining",
+    "render",
+    "scale",
+    "scheduling",
+    "served_model",
+    "set_resources",
+    "show_logs",
+    "sizing",
+    "smoke_test",
+    "startup",
+    "vllm_metrics",
+    "wait_gone",
+    "wait_pending",
+    "wait_ready",
+]
