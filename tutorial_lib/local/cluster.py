@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from tutorial_lib.errors import LocalClusterError
+from tutorial_lib.errors import LocalClusterError, ToolError
 from tutorial_lib.local import binaries, daemons, monitoring, paths, runtime, versions
 from tutorial_lib.tools import binaries as tool_binaries
 from tutorial_lib.tools.progress import run_logged
@@ -161,6 +161,14 @@ def kwokctl_config(bins: dict[str, Path]) -> dict[str, object]:
             # The runtime bridge creates these per pod: kubectl logs and port-forward.
             "enableCRDs": ["Logs", "PortForward"],
         },
+        # Without a default route (a laptop off the network, a workshop with the bundle) the
+        # API server finds no address to advertise and exits: loopback is the cluster's own.
+        "componentsPatches": [
+            {
+                "name": "kube-apiserver",
+                "extraArgs": [{"key": "advertise-address", "value": "127.0.0.1"}],
+            }
+        ],
     }
 
 
@@ -308,18 +316,41 @@ def _wait_nodes_ready(timeout: float = _READY_TIMEOUT) -> None:
 def _create() -> None:
     config = write_config()
     log = paths.state_dir() / "kwokctl-create.log"
-    run_logged(
-        [
-            str(binaries.ensure("kwokctl")["kwokctl"]),
-            "--name",
-            versions.CLUSTER_NAME,
-            *create_args(config),
-        ],
-        env=kwokctl_env(),
-        log=log,
-        desc="Starting etcd, kube-apiserver, controller-manager, scheduler and kwok",
-        hint=f"The component logs are in {_cluster_dir() / 'logs'}.",
-    )
+    logs = _cluster_dir() / "logs"
+    try:
+        run_logged(
+            [
+                str(binaries.ensure("kwokctl")["kwokctl"]),
+                "--name",
+                versions.CLUSTER_NAME,
+                *create_args(config),
+            ],
+            env=kwokctl_env(),
+            log=log,
+            desc="Starting etcd, kube-apiserver, controller-manager, scheduler and kwok",
+            hint=f"The component logs are in {logs}.",
+            # kwokctl waits 90 s for the API, then retries loading its CRDs for as long as
+            # it takes: a component that died at start would hold `up` forever.
+            timeout=180,
+        )
+    except ToolError as exc:
+        fatal = _fatal_lines(logs)
+        if not fatal:
+            raise
+        raise LocalClusterError(
+            "The cluster did not start: " + "; ".join(fatal), f"The component logs are in {logs}."
+        ) from exc
+
+
+def _fatal_lines(logs: Path) -> list[str]:
+    """``<component>: <error>`` for each Kubernetes component that exited at start."""
+    found = []
+    for log in sorted(logs.glob("*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            if '"command failed"' in line:
+                found.append(f"{log.stem}: {line.split('err=', 1)[-1].strip()}")
+                break
+    return found
 
 
 def _restart() -> bool:

@@ -30,11 +30,13 @@ def run_logged(
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
     hint: str | None = None,
+    timeout: float | None = None,
 ) -> None:
     """Run ``cmd`` to completion, appending its output to ``log``, with an elapsed-time bar.
 
     Builds and installs take minutes and print thousands of lines; the reader wants to
-    see that something is happening and, when it fails, where to look.
+    see that something is happening and, when it fails, where to look. ``timeout``: stop
+    it and fail after that many seconds (for commands that can retry forever).
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
@@ -44,9 +46,15 @@ def run_logged(
         # A terminal gets a ticking clock; a CI log gets a line every half minute.
         every = 1.0 if sys.stderr.isatty() else 30.0
         bar = tqdm(desc=desc, bar_format="{desc}: {elapsed}", leave=True)
-        shown = time.monotonic()
+        shown = started = time.monotonic()
         try:
             while proc.poll() is None:
+                if timeout is not None and time.monotonic() - started > timeout:
+                    raise ToolError(
+                        f"{desc} did not finish within {timeout:.0f} s. Last lines of {log}:\n"
+                        f"{tail(log)}",
+                        hint or f"The full log is {log}.",
+                    )
                 time.sleep(0.25)
                 if time.monotonic() - shown >= every:
                     bar.refresh()
