@@ -6,9 +6,17 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .PHONY: setup demo doctor test test-unit lint lab cluster-up cluster-down cluster-status prepare bench \
-        browser screenshots
+        browser screenshots bundle
 
+## With VLLM_TUTORIAL_BUNDLE=PATH (a workshop bundle) setup needs no network: the venv, the
+## binaries, the vLLM runtime and the model all come from that file, checked as they land.
+ifdef VLLM_TUTORIAL_BUNDLE
+setup:
+	@python3 scripts/pythons.py --check "$(PYTHON)"
+	$(PYTHON) -m tutorial_lib.local install-bundle "$(VLLM_TUTORIAL_BUNDLE)" --venv $(VENV)
+else
 setup: $(STAMP)
+endif
 
 $(STAMP): pyproject.toml
 	@python3 scripts/pythons.py --check "$(PYTHON)"
@@ -93,6 +101,11 @@ cluster-down: setup
 
 cluster-status: setup
 	$(PY) -m tutorial_lib.local status
+
+## A workshop bundle for this machine's architecture and Python: BUNDLE=path/to/file.tar.
+BUNDLE ?= vllm-tutorial-bundle.tar
+bundle: setup
+	$(PY) -m tutorial_lib.local bundle $(BUNDLE)
 
 bench: setup prepare
 	$(PY) benchmarks/local_cluster.py

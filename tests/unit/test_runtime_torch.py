@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import serve_files
+from tests.helpers import NOWHERE, serve_files
 from tutorial_lib.local import runtime
 
 CPU_VERSION = f"{runtime.TORCH_VERSION}+cpu"
@@ -71,3 +71,17 @@ def test_offline_never_asks_the_cpu_index(tmp_path, monkeypatch):
     with serve_files(tmp_path / "index") as index:
         monkeypatch.setenv(runtime.TORCH_INDEX_VARIABLE, index)
         assert runtime.torch_cpu_index() is None
+
+
+def test_a_wheelhouse_with_the_cpu_build_installs_it_with_no_index(tmp_path, monkeypatch):
+    """A workshop bundle's wheels: pip asks no index at all, not even the CPU one."""
+    cpu_wheel(tmp_path / "wheels")
+    monkeypatch.setenv(runtime.TORCH_INDEX_VARIABLE, NOWHERE)
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True)
+    python = tmp_path / "venv" / "bin" / "python"
+    installed = runtime.install_torch(python, wheelhouse=tmp_path / "wheels")
+    assert installed == f"torch=={CPU_VERSION} from {tmp_path / 'wheels'}"
+    version = subprocess.run(
+        [python, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True
+    )
+    assert version.stdout.strip() == CPU_VERSION

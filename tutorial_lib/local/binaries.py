@@ -174,6 +174,9 @@ KWOK = tuple(
 PROMETHEUS = binaries.prometheus_binary("prometheus")
 #: Everything ``up`` starts, in the order it is obtained.
 CLUSTER = (ETCD, *KUBERNETES, *KWOK, PROMETHEUS)
+#: What a reader's first run obtains: the cluster and the notebooks' policy engine (promtool,
+#: kube-score and checkov are the test tiers' and come with ``make test``).
+FIRST_RUN = (*CLUSTER, binaries.CYCLONUS)
 _BY_NAME = {b.name: b for b in CLUSTER}
 
 

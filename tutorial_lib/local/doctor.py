@@ -122,13 +122,12 @@ def _memory(meminfo: Path = Path("/proc/meminfo")) -> Finding:
 class Missing:
     """What a first run still has to obtain."""
 
-    binaries: tuple[str, ...]  # those with a release download or a Go build (not checkov)
+    binaries: tuple[str, ...]  # of binaries.FIRST_RUN
     runtime: bool
 
     @classmethod
     def here(cls) -> Missing:
-        every = (*binaries.CLUSTER, *tool_binaries.GO_TOOLS)
-        names = tuple(b.name for b in every if not b.path.exists())
+        names = tuple(b.name for b in binaries.FIRST_RUN if not b.path.exists())
         return cls(names, runtime.installed() is None)
 
     @property

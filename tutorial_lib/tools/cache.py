@@ -19,3 +19,8 @@ def cache_dir() -> Path:
 
 def bin_dir() -> Path:
     return cache_dir() / "bin"
+
+
+def huggingface_dir() -> Path:
+    """The ``HF_HOME`` of every vLLM pod on this machine: the stand-in model lives here."""
+    return cache_dir() / "huggingface"
