@@ -26,10 +26,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SUMMARY = re.compile(r"^(install from the bundle|make demo, [^:]*): (\d+) s \(exit code (\d+)\)$")
 
 
+#: The wheels a CPU-only torch would not need: PyPI's torch is the CUDA build.
+CUDA_BUILD = ("torch-", "nvidia", "cuda")
+
+
 def part(name: str) -> str:
-    """``bin``, ``huggingface``, ``wheels/notebook``, ``wheels/runtime``."""
+    """``bin``, ``huggingface``, ``wheels/notebook``, ``wheels/runtime`` (torch split out)."""
     depth = 2 if name.startswith("wheels/") else 1
-    return "/".join(name.split("/")[:depth])
+    found = "/".join(name.split("/")[:depth])
+    if found == "wheels/runtime" and name.rsplit("/", 1)[-1].startswith(CUDA_BUILD):
+        return "wheels/runtime: torch and its CUDA libraries"
+    return found
 
 
 def sizes(manifest: bundle.Manifest) -> Counter[str]:
