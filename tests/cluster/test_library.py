@@ -207,6 +207,9 @@ def test_scale_to_zero_and_back(connection, namespace, tmp_path):
     assert tl.scale(connection, 0, "web", namespace) == 1
     tl.wait_gone(connection, "web", namespace, timeout=60)
     assert objects.pods(connection, namespace, {"app": "web"}) == []
+    with pytest.raises(tl.ClusterError, match="scaled to 0 replicas") as nothing_to_wait_for:
+        tl.wait_ready(connection, "web", namespace, timeout=600)
+    assert "--replicas=1" in str(nothing_to_wait_for.value), "the fix comes with the error"
     assert tl.scale(connection, 1, "web", namespace) == 0
     second = tl.wait_ready(connection, "web", namespace, timeout=60)
     assert second.name != first.name and second.name.startswith("web-")

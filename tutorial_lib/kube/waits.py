@@ -174,6 +174,7 @@ def wait_ready(
     ``kubectl logs -f deploy/vllm -n ml-models`` runs in another terminal.
     """
     namespace = namespace or cluster.namespace
+    _require_replicas(cluster, name, namespace)
     template = _CurrentTemplate(cluster, name, namespace)
     followed: dict[str, Background[str]] = {}
     hopeless: list[client.V1Pod] = []
@@ -222,6 +223,17 @@ def wait_ready(
         f"{namespace}/{name} {verdict}:\n{why}",
         f"kubectl describe pod -n {namespace} -l {selector(labels)}",
     )
+
+
+def _require_replicas(cluster: Connection, name: str, namespace: str) -> None:
+    """A Deployment scaled to zero has no pod to wait for: say so now, not at the timeout."""
+    deployment = cluster.call(cluster.apps.read_namespaced_deployment, name, namespace)
+    if deployment.spec.replicas == 0:
+        raise ClusterError(
+            f"{namespace}/{name} is scaled to 0 replicas: no pod will become Ready.",
+            f"tl.scale(cluster, 1) first (kubectl scale deploy/{name} -n {namespace} "
+            "--replicas=1).",
+        )
 
 
 def _unschedulable_since(pod: client.V1Pod) -> float | None:
