@@ -218,22 +218,30 @@ class GPU:
     nominal: str
 
 
-#: Memory as the CUDA driver reports it (nvidia-smi's MiB / 1024), not the marketing figure.
+#: Total memory as CUDA reports it (``torch.cuda.mem_get_info``), what vLLM multiplies by
+#: ``gpu_memory_utilization``: nvidia-smi's total less what the driver reserves, so it moves a
+#: little with the driver (the L4: 21.95-22.05 GiB). Values from PyTorch out-of-memory
+#: messages and vLLM logs on recent drivers: L4 22.05 (vLLM issue #33297, driver 570), T4
+#: 14.57, A10G 22.06, A100-40GB 39.39, A100-80GB 79.15, H100-80GB 79.18 (nvidia-smi shows
+#: 15360, 23034, 23028, 40960, 81920 and 81559 MiB). ``nominal`` is the sales figure.
 GPUS: dict[str, GPU] = {
     g.name: g
     for g in [
-        GPU("T4", 15360 / 1024, "16 GB"),
-        GPU("L4", 23034 / 1024, "24 GB"),
-        GPU("A10G", 23028 / 1024, "24 GB"),
-        GPU("A100-40GB", 40960 / 1024, "40 GB"),
-        GPU("A100-80GB", 81920 / 1024, "80 GB"),
-        GPU("H100-80GB", 81559 / 1024, "80 GB"),
+        GPU("T4", 14.57, "16 GB"),
+        GPU("L4", 22.05, "24 GB"),
+        GPU("A10G", 22.06, "24 GB"),
+        GPU("A100-40GB", 39.39, "40 GB"),
+        GPU("A100-80GB", 79.15, "80 GB"),
+        GPU("H100-80GB", 79.18, "80 GB"),
     ]
 }
 
-# Calibration on the blog's L4 log (Mistral-7B AWQ, 0.88, max-model-len 4096): vLLM kept
-# 15.07 GiB for the KV cache out of 0.88 x 22.49 GiB = 19.79 GiB, so weights (3.96) plus
-# activation peak and non-torch memory took 0.76 GiB; its CUDA graphs took 1.13 GiB.
+# Checked against the blog's L4 log (Mistral-7B AWQ, 0.88, max-model-len 4096): vLLM kept
+# 15.07 GiB for the KV cache out of 0.88 x 22.05 GiB = 19.40 GiB, so weights (3.96) plus
+# activation peak and non-torch memory took 0.37 GiB. The estimate below (one step of 2048
+# tokens, 0.17 GiB, plus 0.08) predicts 15.19 GiB with the measured weights (0.8 % high),
+# 15.29 GiB with the weights computed from the architecture (3.86 GiB, 1.5 % high). Its CUDA
+# graphs took 1.13 GiB.
 _NON_TORCH_GIB = 0.08
 _CUDA_GRAPH_GIB_7B = 1.13
 _REFERENCE_WIDTH = 32 * 4096  # layers x hidden size of a 7B model
@@ -253,6 +261,7 @@ class Plan:
     kv_cache_gib: float
     capacity: KVCacheCapacity
     estimated: tuple[str, ...] = field(default=("weights_gib", "activation_gib", "cuda_graph_gib"))
+    graphs_in_budget: bool = False
 
     @property
     def budget_gib(self) -> float:
@@ -261,11 +270,14 @@ class Plan:
 
     @property
     def headroom_gib(self) -> float:
-        """What is left on the GPU outside vLLM's budget (CUDA graphs are captured there)."""
+        """The GPU memory outside vLLM's budget: where vLLM up to 0.19 puts the CUDA graphs."""
         return self.gpu.total_gib - self.budget_gib
 
     @property
     def cuda_graphs_fit(self) -> bool:
+        """Whether graph capture finds its memory; when not, the engine fails to start."""
+        if self.graphs_in_budget:  # subtracted before the KV cache was sized
+            return self.kv_cache_gib > 0
         return self.kv_cache_gib > 0 and self.headroom_gib >= self.cuda_graph_gib
 
     @property
@@ -279,7 +291,7 @@ class Plan:
             ("model weights", self.weights_gib, "GiB", True),
             ("activations and runtime", self.activation_gib, "GiB", True),
             ("KV cache", self.kv_cache_gib, "GiB", False),
-            ("CUDA graphs (outside the budget)", self.cuda_graph_gib, "GiB", True),
+            (f"CUDA graphs ({self._graphs_where})", self.cuda_graph_gib, "GiB", True),
             ("headroom outside the budget", self.headroom_gib, "GiB", False),
             ("KV cache tokens", self.capacity.tokens, "tokens", False),
             (
@@ -293,6 +305,10 @@ class Plan:
         frame = pd.DataFrame(rows, columns=["figure", "value", "unit", "estimate"])
         frame["value"] = [round(v, 2) if isinstance(v, float) else v for v in frame["value"]]
         return frame
+
+    @property
+    def _graphs_where(self) -> str:
+        return "inside the budget" if self.graphs_in_budget else "outside the budget"
 
     def _repr_html_(self) -> str:
         title = (
@@ -311,14 +327,19 @@ def plan(
     *,
     block_size: int = 16,
     kv_cache_dtype: str = "auto",
-    max_num_batched_tokens: int = 8192,
+    max_num_batched_tokens: int = 2048,
     weights_gib: float | None = None,
+    graphs_in_budget: bool = False,
 ) -> Plan:
     """Predict vLLM's memory budget for ``spec`` on ``gpu``.
 
-    The KV cache is what the budget leaves after weights and the activation peak of one
-    profiling step of ``max_num_batched_tokens``; CUDA graphs are captured afterwards, in
-    the memory outside the budget, and are switched off by vLLM when they do not fit.
+    The KV cache is what the budget leaves after the weights and the activation peak of one
+    profiling step of ``max_num_batched_tokens`` (2048, vLLM's default for ``vllm serve`` on
+    GPUs below the A100/H100 class: the blog's log compiles the range (1, 2048)). Until
+    vLLM 0.19 (the blog's 0.14.1 included) CUDA graphs are captured afterwards, in the
+    memory outside the budget, and a capture that does not fit stops the engine; vLLM never
+    switches the graphs off by itself. From vLLM 0.20 on their estimated memory is counted
+    into the budget before the KV cache is sized: ``graphs_in_budget=True``.
     """
     card = GPUS[gpu] if isinstance(gpu, str) else gpu
     weights = spec.weights_gib() if weights_gib is None else weights_gib
@@ -332,6 +353,8 @@ def plan(
     )
     graphs = _CUDA_GRAPH_GIB_7B * spec.num_layers * spec.hidden_size / _REFERENCE_WIDTH
     kv = card.total_gib * gpu_memory_utilization - weights - activation
+    if graphs_in_budget:
+        kv -= graphs
     capacity = kv_cache_capacity(
         spec,
         max(kv, 0.0),
@@ -354,6 +377,7 @@ def plan(
         kv,
         capacity,
         estimated,
+        graphs_in_budget,
     )
 
 
