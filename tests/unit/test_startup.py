@@ -1,7 +1,9 @@
 """The startup-log parser on the blog's lines and on the phrasings of other vLLM versions.
 
-The fixtures are written from the blog (v0.14) and from the formats vLLM printed over the
-years; the live stand-in pod's log is checked in tests/cluster.
+The fixtures here are the blog's lines (v0.14), the local runtime's log, and lines written
+in the formats vLLM printed over the years to pin single phrasings; real logs people posted,
+each with its source, are in test_startup_real_logs.py. The live stand-in pod's log is
+checked in tests/cluster.
 """
 
 from pathlib import Path

@@ -27,7 +27,8 @@ _NUM = r"(-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?)"
 _GIB = r"\s*(?:GiB|GB)\b"
 _SECONDS = r"\s*(?:seconds|secs?|s)\b"
 # Between a label and its number: separators, brackets and a few filler words.
-_GAP = r"(?:\s|[:=|(\[]|\b(?:is|are|was|in|use|take|takes|took|of|used|uses|memory|size|space)\b)*"
+_FILLER = "is|are|was|in|use|take|takes|took|of|used|uses|memory|size|space|from"
+_GAP = r"(?:\s|[:=|(\[]|\b(?:" + _FILLER + r")\b)*"
 
 # Reported alongside each figure in ``to_frame``.
 UNITS: dict[str, str] = {
@@ -85,10 +86,11 @@ _PHRASINGS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     # "1.13 GiB for CUDAGraph memory", "cuda_graph_memory=1.13GiB", "| CUDA graphs | 1.13 GiB |"
     (_p(_NUM + _GIB + r"\s+(?:for|of)\s+cuda\s*graphs?"), ("cuda_graph_gib",)),
     (_p(r"\bcuda[ _]?graphs?(?:[ _]memory)?" + _GAP + _NUM + _GIB), ("cuda_graph_gib",)),
-    # "Available KV cache memory: 15.07 GiB", "kv_cache_size=59.95GiB",
+    # "Available KV cache memory: 15.07 GiB", "available_kv_cache_memory    53.29GiB" (V0's
+    # table), "kv_cache_size=59.95GiB",
     # "the rest of the memory reserved for KV Cache is 16.00GiB",
     # "... larger than the available KV cache memory (2.50 GiB)" (an error when it does not fit)
-    (_p(r"available kv[ _]?cache memory" + _GAP + _NUM + _GIB), ("kv_cache_gib",)),
+    (_p(r"available[ _]kv[ _]?cache[ _]memory" + _GAP + _NUM + _GIB), ("kv_cache_gib",)),
     (_p(r"reserved for kv[ _]?cache" + _GAP + _NUM + _GIB), ("kv_cache_gib",)),
     # The CPU backend: "Explicitly set (1.0/12.46) GiB for KV cache on node 0."
     (
@@ -124,10 +126,38 @@ _PHRASINGS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
         ("", "total_gpu_memory_gib"),
     ),
     # "gpu_memory_utilization (0.90)", "gpu_memory_utilization=0.90",
-    # "Desired GPU memory utilization is (0.9, 19.85 GiB)"
+    # "Desired GPU memory utilization is (0.9, 19.85 GiB)", and since vLLM 0.18's CUDA-graph
+    # estimate "The current --gpu-memory-utilization=0.8200 is equivalent to ...",
+    # "increase --gpu-memory-utilization from 0.7000 to 0.7021"
     (
-        _p(r"gpu[ _]memory[ _]utilization" + _GAP + r"(?<![\d.])" + _NUM + r"(?!\s*(?:GiB|GB))"),
+        _p(r"gpu[ _-]memory[ _-]utilization" + _GAP + r"(?<![\d.])" + _NUM + r"(?!\s*(?:GiB|GB))"),
         ("gpu_memory_utilization",),
+    ),
+]
+
+
+#: The lines with which vLLM refuses to start for lack of KV cache, and what to tell the reader.
+_FIX = "Lower --max-model-len, raise --gpu-memory-utilization or use a bigger GPU."
+_REFUSALS: list[tuple[re.Pattern[str], str]] = [
+    # V0: "The model's max seq len (29000) is larger than the maximum number of tokens that
+    # can be stored in KV cache (23648)."
+    (
+        _p(
+            r"max seq len \(" + _NUM + r"\) is larger than the maximum number of tokens that "
+            r"can be stored in kv cache \(" + _NUM + r"\)"
+        ),
+        "vLLM refused to start: --max-model-len {0} is more than the {1} tokens its KV cache "
+        "holds. " + _FIX,
+    ),
+    # V1: "To serve at least one request with the models's max seq len (40960), (4.38 GiB KV
+    # cache is needed, which is larger than the available KV cache memory (4.00 GiB)."
+    (
+        _p(
+            r"max seq len \(" + _NUM + r"\), \(" + _NUM + _GIB + r" kv cache is needed, which "
+            r"is larger than the available kv cache memory \(" + _NUM + _GIB
+        ),
+        "vLLM refused to start: one request of --max-model-len {0} tokens needs {1} GiB of "
+        "KV cache, and {2} GiB is available. " + _FIX,
     ),
 ]
 
@@ -231,6 +261,11 @@ class StartupLogParser:
                 value = _to_number(text, name in _INTEGER_FIGURES)
                 if value is not None and self._record(name, value, line):
                     new.append(name)
+        for pattern, message in _REFUSALS:
+            if match := pattern.search(line):
+                warning = message.format(*match.groups())
+                if warning not in self.figures.warnings:
+                    self.figures.warnings.append(warning)
         return new
 
     def feed_lines(self, lines: Iterable[str]) -> StartupFigures:
@@ -252,10 +287,7 @@ class StartupLogParser:
         setattr(figures, name, value)
         figures.sources[name] = line.strip()
         if name == "kv_cache_gib" and value < 0:
-            figures.warnings.append(
-                f"The KV cache has {value} GiB: the model does not fit. Lower "
-                "--max-model-len, raise --gpu-memory-utilization or use a bigger GPU."
-            )
+            figures.warnings.append(f"The KV cache has {value} GiB: the model does not fit. {_FIX}")
         return True
 
 
