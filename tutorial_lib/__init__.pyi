@@ -12,6 +12,7 @@ from tutorial_lib.api.smoke import smoke_test
 from tutorial_lib.domain import costs, flows, sizing, startup
 from tutorial_lib.domain.calculator import Calculator
 from tutorial_lib.errors import ClusterError, TutorialError
+from tutorial_lib.kube.cli import kubectl
 from tutorial_lib.kube.connection import Connection
 from tutorial_lib.kube.diagnose import explain, scheduling
 from tutorial_lib.kube.logs import logs, show_logs
@@ -22,13 +23,21 @@ from tutorial_lib.kube.objects import (
     endpoints,
     get,
     nodes,
+    patch,
     remaining,
     scale,
     set_resources,
 )
 from tutorial_lib.kube.portforward import port_forward
 from tutorial_lib.kube.preflight import preflight
-from tutorial_lib.kube.waits import ensure_serving, wait_gone, wait_pending, wait_ready
+from tutorial_lib.kube.waits import (
+    ensure_serving,
+    wait_crashing,
+    wait_endpoints,
+    wait_gone,
+    wait_pending,
+    wait_ready,
+)
 from tutorial_lib.serving import promql as prometheus
 from tutorial_lib.serving import vllm_metrics
 from tutorial_lib.serving.completions import (
@@ -64,6 +73,7 @@ __all__ = [
     "get",
     "has_chat_template",
     "histogram_quantile",
+    "kubectl",
     "logs",
     "manifests",
     "metrics",
@@ -72,6 +82,7 @@ __all__ = [
     "netpol",
     "nodes",
     "overlay",
+    "patch",
     "port_forward",
     "preflight",
     "prometheus",
@@ -87,6 +98,8 @@ __all__ = [
     "smoke_test",
     "startup",
     "vllm_metrics",
+    "wait_crashing",
+    "wait_endpoints",
     "wait_gone",
     "wait_pending",
     "wait_ready",
@@ -114,6 +127,7 @@ __all__ = [
     "get",
     "has_chat_template",
     "histogram_quantile",
+    "kubectl",
     "logs",
     "manifests",
     "metrics",
@@ -122,6 +136,7 @@ __all__ = [
     "netpol",
     "nodes",
     "overlay",
+    "patch",
     "port_forward",
     "preflight",
     "prometheus",
@@ -137,6 +152,8 @@ __all__ = [
     "smoke_test",
     "startup",
     "vllm_metrics",
+    "wait_crashing",
+    "wait_endpoints",
     "wait_gone",
     "wait_pending",
     "wait_ready",

@@ -201,6 +201,19 @@ def test_a_container_that_cannot_start_keeps_its_pod_and_says_why(connection, na
     ] == [pod.metadata.name]
 
 
+def test_a_command_that_does_not_exist_is_blamed_on_the_manifest(connection, namespace, tmp_path):
+    """Not every RunContainerError is the runtime's: a typo in the command is the manifest's."""
+    typo = deployment(
+        "typo", namespace, image=VLLM_IMAGE, container={"command": ["/usr/bin/vlm-serve"]}
+    )
+    tl.apply(connection, write(tmp_path, typo))
+    with pytest.raises(tl.ClusterError) as failure:
+        tl.wait_ready(connection, "typo", namespace, timeout=120)
+    message = str(failure.value)
+    assert "RunContainerError" in message and "/usr/bin/vlm-serve" in message
+    assert "Check the container's command" in message and "make prepare" not in message
+
+
 def test_scale_to_zero_and_back(connection, namespace, tmp_path):
     tl.apply(connection, write(tmp_path, deployment("web", namespace, image=SIMULATED_IMAGE)))
     first = tl.wait_ready(connection, "web", namespace, timeout=60)
@@ -408,3 +421,90 @@ def test_plain_kubectl_apply_would_be_refused_where_tl_apply_succeeds(
         "rollingUpdate" in refused.stderr and "Forbidden" in refused.stderr
     )
     assert list(tl.apply(connection, path)["action"]) == ["configured"]
+
+
+# --- troubleshooting: break a live object, read why, repair (notebook 08) -----------------
+
+
+def service(name: str, namespace: str, app: str) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"selector": {"app": app}, "ports": [{"name": "http", "port": 80}]},
+    }
+
+
+def test_a_patched_node_selector_is_refused_and_apply_repairs_it(connection, namespace, tmp_path):
+    """Apply puts back what the manifest sets (server-side apply with force)."""
+    linux = deployment(
+        "labelled", namespace, image=SIMULATED_IMAGE, nodeSelector={"kubernetes.io/os": "linux"}
+    )
+    manifest = write(tmp_path, linux)
+    tl.apply(connection, manifest)
+    tl.wait_ready(connection, "labelled", namespace, timeout=60)
+    typo = {"spec": {"template": {"spec": {"nodeSelector": {"kubernetes.io/os": "linx"}}}}}
+    after = tl.patch(connection, "deploy/labelled", typo, namespace)
+    assert after["spec"]["template"]["spec"]["nodeSelector"] == {"kubernetes.io/os": "linx"}
+    pending = tl.wait_pending(connection, "labelled", namespace, timeout=60)
+    assert "nodeSelector kubernetes.io/os=linx does not match" in tl.explain(connection, pending)
+    tl.apply(connection, manifest)
+    assert tl.wait_ready(connection, "labelled", namespace, timeout=60).ready
+
+
+def test_a_service_whose_selector_matches_no_pod_is_explained(connection, namespace, tmp_path):
+    tl.apply(
+        connection,
+        write(
+            tmp_path,
+            deployment("web", namespace, image=SIMULATED_IMAGE),
+            service("web", namespace, app="wbe"),
+        ),
+    )
+    tl.wait_ready(connection, "web", namespace, timeout=60)
+    assert tl.wait_endpoints(connection, present=False, service="web", namespace=namespace) == []
+    story = tl.explain(connection, "service/web", namespace)
+    assert "selects app=wbe, and no pod in" in story and "app=web" in story, story
+    tl.patch(connection, "svc/web", {"spec": {"selector": {"app": "web"}}}, namespace)
+    assert tl.wait_endpoints(connection, service="web", namespace=namespace)
+    assert "ready endpoint(s) web-" in tl.explain(connection, "service/web", namespace)
+
+
+def test_a_custom_object_is_read_and_patched_like_a_built_in_one(connection, namespace, tmp_path):
+    monitor = {
+        "apiVersion": f"{tl.names.MONITORING_GROUP}/{tl.names.MONITORING_VERSION}",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": "probe", "namespace": namespace},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "endpoints": [{"port": "http"}]},
+    }
+    tl.apply(connection, write(tmp_path, monitor))
+    tl.patch(connection, "servicemonitor/probe", {"spec": {"jobLabel": "app"}}, namespace)
+    assert tl.get(connection, "servicemonitor/probe", namespace)["spec"]["jobLabel"] == "app"
+    with pytest.raises(tl.TutorialError, match=r"tl\.patch cannot handle 'ingress'"):
+        tl.patch(connection, "ingress/web", {}, namespace)
+
+
+def test_wait_crashing_returns_the_crashing_pod_and_refuses_a_healthy_one(
+    connection, namespace, tmp_path
+):
+    crasher = deployment(
+        "crasher2",
+        namespace,
+        image=VLLM_IMAGE,
+        container={"command": ["sh", "-c", "echo 'Repository Not Found'; exit 1"]},
+    )
+    healthy = deployment("healthy", namespace, image=SIMULATED_IMAGE)
+    tl.apply(connection, write(tmp_path, crasher, healthy))
+    crashing = tl.wait_crashing(connection, "crasher2", namespace, timeout=240)
+    assert "| Repository Not Found" in tl.explain(connection, crashing)
+    with pytest.raises(tl.ClusterError, match="became Ready; the lesson expected it to crash"):
+        tl.wait_crashing(connection, "healthy", namespace, timeout=60)
+
+
+def test_kubectl_shows_the_command_and_its_output_errors_included(connection, namespace):
+    listed = tl.kubectl(connection, "get", "pods", "-n", namespace)
+    assert listed.startswith(f"$ kubectl get pods -n {namespace}\n")
+    assert "No resources found" in listed
+    refused = tl.kubectl(connection, "get", "nosuchkind")
+    assert "error" in refused.lower() and refused.endswith("(exit code 1)")
+    assert repr(refused) == str(refused), "shown as a terminal shows it, without quotes"

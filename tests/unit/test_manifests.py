@@ -15,6 +15,7 @@ from kubernetes_validate.utils import ValidationError
 from tests.helpers import OVERLAY_KINDS, ROOT
 from tutorial_lib import names
 from tutorial_lib.domain.sizing import GIB
+from tutorial_lib.errors import ManifestError
 from tutorial_lib.tools import binaries, manifests
 
 OVERLAYS = manifests.OVERLAYS
@@ -211,3 +212,21 @@ def test_only_the_servicemonitor_and_prometheusrule_carry_the_release_label(targ
     kinds = {obj["kind"] for obj in objects}
     assert labelled == kinds & {"ServiceMonitor", "PrometheusRule"}
     assert labelled  # each target has one of them
+
+
+def test_a_part_of_the_rendered_deployment_is_shown_under_its_own_key():
+    overlay = manifests.overlay("eks-l4")
+    shown = manifests.part(overlay, "Deployment", "spec.template.spec.tolerations")
+    assert yaml.safe_load(shown) == {
+        "tolerations": [
+            {"key": "nvidia.com/gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
+        ]
+    }
+    assert repr(shown) == str(shown), "shown as YAML, not as a quoted string"
+
+
+def test_a_part_that_is_not_there_names_the_keys_that_are():
+    typo = "spec.template.spec.containers[0].resorces"
+    with pytest.raises(ManifestError, match="stopped at 'resorces'") as missing:
+        manifests.part(manifests.overlay("local"), "Deployment", typo)
+    assert "resources" in str(missing.value)

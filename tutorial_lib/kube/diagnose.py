@@ -17,7 +17,7 @@ from kubernetes import client
 from tutorial_lib.errors import ClusterError
 from tutorial_lib.kube.connection import Connection
 from tutorial_lib.kube.logs import log_stream
-from tutorial_lib.kube.objects import PodState, ready
+from tutorial_lib.kube.objects import PodState, ready, selector
 from tutorial_lib.kube.resources import (
     HARD_EFFECTS,
     allocatable,
@@ -175,7 +175,12 @@ def stuck(pod: client.V1Pod) -> str | None:
 
 
 def explain(cluster: Connection, pod: PodLike, namespace: str | None = None) -> str:
-    """Why a pod is not Ready: scheduling, events, container state and its last log lines."""
+    """Why a pod is not Ready: scheduling, events, container state and its last log lines.
+
+    Given ``"service/<name>"`` instead: why the Service has no endpoints.
+    """
+    if isinstance(pod, str) and pod.startswith(("service/", "svc/")):
+        return _explain_service(cluster, pod.partition("/")[2], namespace or cluster.namespace)
     pod = _read(cluster, pod, namespace)
     parts = []
     conditions = (pod.status.conditions if pod.status else None) or []
@@ -205,3 +210,34 @@ def explain(cluster: Connection, pod: PodLike, namespace: str | None = None) -> 
             parts.append("last log lines:\n" + "\n".join(f"  | {line}" for line in log))
     phase = pod.status.phase if pod.status else None
     return "\n".join(parts) or f"phase {phase}, no events yet"
+
+
+def _explain_service(cluster: Connection, name: str, namespace: str) -> str:
+    """Which pods the selector finds and which are Ready; else what the pods carry instead.
+
+    kubectl equivalent: ``kubectl get pods -n ml-models --show-labels``.
+    """
+    service = cluster.call(cluster.core.read_namespaced_service, name, namespace)
+    wanted = service.spec.selector or {}
+    pods = cluster.call(cluster.core.list_namespaced_pod, namespace).items
+    matching = [p for p in pods if wanted.items() <= (p.metadata.labels or {}).items()]
+    shown = selector(wanted)
+    if not matching:
+        lines = [f"Service {name} selects {shown}, and no pod in {namespace} carries these labels."]
+        lines += [f"  {p.metadata.name}: {selector(p.metadata.labels or {})}" for p in pods] or [
+            f"  (no pod in {namespace})"
+        ]
+        lines.append("The selector must match the labels of the Deployment's pod template.")
+        return "\n".join(lines)
+    waiting = [p for p in matching if not ready(p)]
+    if len(waiting) == len(matching):
+        lines = [f"Service {name} selects {shown}: {len(matching)} pod(s), none Ready yet."]
+        return "\n".join(
+            lines + [f"  {p.metadata.name}: {_first_line(cluster, p)}" for p in waiting]
+        )
+    ready_ones = ", ".join(p.metadata.name for p in matching if ready(p))
+    return f"Service {name} selects {shown}: ready endpoint(s) {ready_ones}."
+
+
+def _first_line(cluster: Connection, pod: client.V1Pod) -> str:
+    return explain(cluster, pod).splitlines()[0]

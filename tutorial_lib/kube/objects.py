@@ -289,27 +289,50 @@ def get(cluster: Connection, what: str, namespace: str | None = None) -> dict[st
 
     kubectl equivalent: ``kubectl get -n ml-models service/vllm-service -o yaml``.
     """
+    return _call_on(cluster, what, namespace, "read")
+
+
+def patch(
+    cluster: Connection, what: str, change: dict[str, Any], namespace: str | None = None
+) -> dict[str, Any]:
+    """Change part of a live object, as a strategic merge patch; returns the object after.
+
+    Lists of containers and ports merge by name, so ``{"spec": {"template": {"spec":
+    {"containers": [{"name": "vllm", "args": [...]}]}}}}`` changes one container's args;
+    ``None`` deletes a field. ``tl.apply(cluster, cluster.overlay)`` puts back every value
+    the manifests set; a field only the patch added stays (server-side apply removes only
+    what the manifests' own manager set): patch it to ``None``.
+
+    kubectl equivalent: ``kubectl patch -n ml-models deploy/vllm -p '<change as JSON>'``.
+    """
+    return _call_on(cluster, what, namespace, "patch", change)
+
+
+def _call_on(
+    cluster: Connection, what: str, namespace: str | None, verb: str, *body: Any
+) -> dict[str, Any]:
+    """``read`` or ``patch`` the object ``kind/name`` names, whatever API serves its kind."""
     kind, _, name = what.partition("/")
     namespace = namespace or cluster.namespace
     kind = kind.lower()
     for aliases, (group, version, plural) in _CUSTOM.items():
         if kind in aliases:
-            return cluster.call(
-                cluster.custom.get_namespaced_custom_object,
-                group,
-                version,
-                namespace,
-                plural,
-                name,
-            )
+            custom_verb = "get" if verb == "read" else verb  # the custom-objects API's name
+            method = getattr(cluster.custom, f"{custom_verb}_namespaced_custom_object")
+            options = {"_content_type": "application/merge-patch+json"} if body else {}
+            return cluster.call(method, group, version, namespace, plural, name, *body, **options)
     for aliases, (api_name, reader) in _BUILT_IN.items():
         if kind in aliases:
-            method = getattr(getattr(cluster, api_name), reader)
+            method = getattr(getattr(cluster, api_name), reader.replace("read", verb, 1))
             args = (name,) if reader in ("read_namespace", "read_node") else (name, namespace)
-            obj = cluster.call(method, *args)
+            options = {"_content_type": "application/strategic-merge-patch+json"} if body else {}
+            obj = cluster.call(method, *args, *body, **options)
             return cluster.api.sanitize_for_serialization(obj)
     kinds = sorted(a[0] for a in (*_BUILT_IN, *_CUSTOM))
-    raise TutorialError(f"tl.get cannot read {kind!r}.", f"Kinds it reads: {', '.join(kinds)}.")
+    raise TutorialError(
+        f"tl.{'get' if verb == 'read' else verb} cannot handle {kind!r}.",
+        f"Kinds it knows: {', '.join(kinds)}.",
+    )
 
 
 def nodes(cluster: Connection) -> pd.DataFrame:

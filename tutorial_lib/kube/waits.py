@@ -20,7 +20,14 @@ from tutorial_lib.errors import ClusterError, NotFound
 from tutorial_lib.kube import diagnose
 from tutorial_lib.kube.connection import Connection
 from tutorial_lib.kube.logs import log_stream
-from tutorial_lib.kube.objects import PodState, apply, deployment_selector, ready, selector
+from tutorial_lib.kube.objects import (
+    PodState,
+    apply,
+    deployment_selector,
+    endpoints,
+    ready,
+    selector,
+)
 from tutorial_lib.kube.watch import Background, Event, ListWatch, in_background
 
 _TICK = 1.0
@@ -261,28 +268,73 @@ def wait_pending(
 
     For lessons that expect a pod to stay Pending; raises when it is scheduled instead.
     """
+    return _wait_for_failure(
+        cluster,
+        name,
+        namespace,
+        timeout,
+        failed=lambda pod: _unschedulable_since(pod) is not None,
+        instead=lambda pod: pod.spec.node_name and f"was scheduled on {pod.spec.node_name}",
+        what="to be refused by the scheduler",
+        hint="Check the node's allocatable memory: tl.nodes(cluster)",
+    )
+
+
+def wait_crashing(
+    cluster: Connection,
+    name: str = names.DEPLOYMENT,
+    namespace: str | None = None,
+    *,
+    timeout: float = 180,
+) -> PodState:
+    """Wait until the Deployment's current pod crashed and waits to restart (CrashLoopBackOff).
+
+    For lessons that break the container on purpose; raises when it becomes Ready instead.
+    kubectl equivalent: ``kubectl get pods -n ml-models -w`` until RESTARTS grows.
+    """
+    return _wait_for_failure(
+        cluster,
+        name,
+        namespace,
+        timeout,
+        failed=lambda pod: diagnose.stuck(pod) is not None,
+        instead=lambda pod: ready(pod) and "became Ready",
+        what="to crash",
+        hint="The container started fine: was the change applied? tl.get(cluster, 'deploy/vllm')",
+    )
+
+
+def _wait_for_failure(
+    cluster: Connection,
+    name: str,
+    namespace: str | None,
+    timeout: float,
+    *,
+    failed: Callable[[client.V1Pod], bool],
+    instead: Callable[[client.V1Pod], str | bool | None],
+    what: str,
+    hint: str,
+) -> PodState:
+    """The current pod once ``failed``; an error as soon as ``instead`` says it went well."""
     namespace = namespace or cluster.namespace
     template = _CurrentTemplate(cluster, name, namespace)
 
     def done(current: Pods) -> client.V1Pod | None:
         for pod in template.pods(current):
-            if _unschedulable_since(pod) is not None:
+            if failed(pod):
                 return pod
-            if pod.spec.node_name:
+            if went_well := instead(pod):
                 raise ClusterError(
-                    f"{pod.metadata.name} was scheduled on {pod.spec.node_name}; "
-                    "the lesson expected it to stay Pending.",
-                    "Check the node's allocatable memory: tl.nodes(cluster)",
+                    f"{pod.metadata.name} {went_well}; the lesson expected it {what}.", hint
                 )
         return None
 
     labels = deployment_selector(cluster, name, namespace)
-    what = f"Waiting for {namespace}/{name} to be refused"
-    result, _ = _wait(cluster, namespace, labels, timeout, done, what)
+    result, _ = _wait(cluster, namespace, labels, timeout, done, f"Waiting for {name} {what}")
     if not isinstance(result, client.V1Pod):
         raise ClusterError(
-            f"The scheduler gave no verdict on {namespace}/{name} within {timeout:.0f} s.",
-            "Is the scheduler running? python -m tutorial_lib.local status",
+            f"{namespace}/{name} did not fail as expected within {timeout:.0f} s.",
+            "Is the cluster healthy? python -m tutorial_lib.local status",
         )
     return PodState.of(result)
 
@@ -317,6 +369,33 @@ def wait_gone(
             f"Pods of {namespace}/{name} still exist after {timeout:.0f} s: {left}",
             f"kubectl get pods -n {namespace} -l {selector(labels)}",
         )
+
+
+def wait_endpoints(
+    cluster: Connection,
+    *,
+    present: bool = True,
+    service: str = names.SERVICE,
+    namespace: str | None = None,
+    timeout: float = 60,
+) -> list[str]:
+    """Wait until the Service has ready endpoints (or, ``present=False``, none); return them.
+
+    The EndpointSlice controller follows pods and selectors within seconds, not at once.
+    kubectl equivalent: ``kubectl get endpointslices -n ml-models -w``.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        found = endpoints(cluster, service, namespace)
+        if bool(found) == present:
+            return found
+        if time.monotonic() > deadline:
+            state = f"still {found}" if found else "still none"
+            raise ClusterError(
+                f"Service {service}: endpoints {state} after {timeout:.0f} s.",
+                f"tl.explain(cluster, 'service/{service}') says which pods it selects.",
+            )
+        time.sleep(0.5)
 
 
 def ensure_serving(cluster: Connection, *, timeout: float = 900) -> PodState:

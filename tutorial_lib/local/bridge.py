@@ -414,10 +414,14 @@ class PodRunner:
 
     def _could_not_start(self, exc: OSError) -> None:
         """Keep the pod and say why, as a kubelet does when it cannot run the container."""
-        message = (
-            f"could not start the container: {exc}. The vLLM runtime is missing or "
-            "incomplete: run `make prepare` (or python -m tutorial_lib.local prepare)."
-        )
+        if Path(exc.filename or "").name == "vllm":  # the runtime's launcher
+            fix = (
+                "The vLLM runtime is missing or incomplete: run `make prepare` (or python -m "
+                "tutorial_lib.local prepare)."
+            )
+        else:
+            fix = "Check the container's command and args in the manifest."
+        message = f"could not start the container: {exc}. {fix}"
         self.container.process = None
         self.container.waiting_reason, self.container.waiting_message = "RunContainerError", message
         self._log_line(f"[bridge] {message} Retrying with back-off.")

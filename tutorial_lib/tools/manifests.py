@@ -1,4 +1,4 @@
-"""Where the tutorial's manifests live, and what they render to.
+"""Where the tutorial's manifests live, what they render to, and one part of them to read.
 
 kubectl equivalent of ``render``: ``kubectl kustomize manifests/overlays/local``.
 """
@@ -6,12 +6,15 @@ kubectl equivalent of ``render``: ``kubectl kustomize manifests/overlays/local``
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from tutorial_lib.errors import ManifestError
 from tutorial_lib.tools import binaries, process
+from tutorial_lib.tools.text import Text
 
 ROOT = Path(__file__).resolve().parents[2] / "manifests"
 OVERLAYS = ("eks-l4", "local", "local-base")
@@ -48,3 +51,27 @@ def render(target: str | Path) -> list[dict]:
     else:
         text = target.read_text()
     return [obj for obj in yaml.safe_load_all(text) if obj]
+
+
+def part(target: str | Path, kind: str, path: str) -> Text:
+    """One part of a rendered object as YAML, under its own key: the manifest read in pieces.
+
+    ``path`` is dotted, with list indices: ``spec.template.spec.containers[0].resources``.
+
+    kubectl equivalent: ``kubectl kustomize manifests/overlays/local`` and find the part, or
+    on the cluster ``kubectl get deploy/vllm -n ml-models -o jsonpath='{.spec.strategy}'``.
+    """
+    found = [obj for obj in render(target) if obj.get("kind") == kind]
+    if not found:
+        raise ManifestError(f"{target} renders no {kind}.")
+    value: Any = found[0]
+    for key in re.findall(r"[^.\[\]]+", path):
+        try:
+            value = value[int(key)] if key.isdigit() else value[key]
+        except (KeyError, IndexError, TypeError):
+            raise ManifestError(
+                f"The {kind} in {target} has no {path!r} (stopped at {key!r}).",
+                f"The keys there: {', '.join(value) if isinstance(value, dict) else '(a list)'}",
+            ) from None
+    last = re.findall(r"[^.\[\]]+", path)[-1]
+    return Text(yaml.safe_dump({last: value}, sort_keys=False).rstrip())
