@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import io
+import tokenize
 from pathlib import Path
 
 import nbformat
@@ -10,8 +13,8 @@ import pytest
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
 
 
-def test_the_eight_notebooks_of_the_tutorial_path_are_there():
-    assert [n.name[:2] for n in NOTEBOOKS] == [f"{i:02d}" for i in range(8)]
+def test_the_notebooks_of_the_tutorial_path_are_numbered_without_gaps():
+    assert [n.name[:2] for n in NOTEBOOKS] == [f"{i:02d}" for i in range(9)]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -53,5 +56,64 @@ def test_cells_use_tl_only_never_a_client_object(path):
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code":
             continue
-        found = [text for text in CLIENT_ACCESS if text in cell.source]
+        found = [text for text in CLIENT_ACCESS if text in _code_only(cell.source)]
         assert not found, f"cell {index} reaches past tl.*: {found}"
+
+
+def _code_only(source: str) -> str:
+    """The cell without its strings and comments: a path like "spec.template" is data."""
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    kept = (t.string for t in tokens if t.type not in (tokenize.STRING, tokenize.COMMENT))
+    return " ".join(kept).replace(" . ", ".")
+
+
+def _assigned(source: str) -> set[str]:
+    """Names a cell binds for later cells (not a comprehension's own variables)."""
+    tree = ast.parse("\n".join(line for line in source.splitlines() if not line.startswith("%")))
+    local = {
+        id(node)
+        for loop in ast.walk(tree)
+        if isinstance(loop, ast.comprehension)
+        for node in ast.walk(loop.target)
+    }
+    return {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and id(node) not in local
+    }
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_an_exercise_with_a_hidden_solution_the_checks_do_not_need(path):
+    notebook = nbformat.read(path, as_version=4)
+    cells = notebook.cells
+    exercises = [i for i, c in enumerate(cells) if c.source.startswith("### Exercise")]
+    assert exercises, "no exercise"
+    for index in exercises:
+        assert "Predict" in cells[index].source, "an exercise asks for a prediction first"
+        solution = cells[index + 1]
+        assert solution.cell_type == "code" and "solution" in solution.metadata.get("tags", [])
+        assert solution.metadata.get("jupyter", {}).get("source_hidden"), "shown, not hidden"
+        needed = _assigned(solution.source) & _assigned_elsewhere(cells, index + 1)
+        assert not needed, f"the solution rebinds names other cells use: {needed}"
+        checks = cells[-1].source
+        used = {name for name in _assigned(solution.source) if name in checks}
+        assert not used, f"the checks need the exercise's {used}: they must pass without it"
+
+
+def _assigned_elsewhere(cells: list, skip: int) -> set[str]:
+    return {
+        name
+        for i, cell in enumerate(cells)
+        if cell.cell_type == "code" and i != skip
+        for name in _assigned(cell.source)
+    }
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_objectives_at_the_top_and_a_recap_with_the_blogs_section_at_the_end(path):
+    cells = nbformat.read(path, as_version=4).cells
+    top = cells[0].source
+    assert "**What you will" in top and "**Time:**" in top and "Blog" in top
+    recap = next(c.source for c in cells if c.source.startswith("## What you learned"))
+    assert "blog" in recap.lower(), "the recap leads back to the blog's section"
