@@ -5,6 +5,7 @@ names, two readers.
 """
 
 from tutorial_lib import errors, names
+from tutorial_lib.api.bench import bench_serve
 from tutorial_lib.api.connect import connect
 from tutorial_lib.api.live import LiveStartup
 from tutorial_lib.api.prometheus import reach_prometheus
@@ -38,8 +39,8 @@ from tutorial_lib.kube.waits import (
     wait_pending,
     wait_ready,
 )
+from tutorial_lib.serving import load, vllm_metrics
 from tutorial_lib.serving import promql as prometheus
-from tutorial_lib.serving import vllm_metrics
 from tutorial_lib.serving.completions import (
     ask,
     chat,
@@ -60,6 +61,7 @@ __all__ = [
     "TutorialError",
     "apply",
     "ask",
+    "bench_serve",
     "chat",
     "complete",
     "connect",
@@ -74,6 +76,7 @@ __all__ = [
     "has_chat_template",
     "histogram_quantile",
     "kubectl",
+    "load",
     "logs",
     "manifests",
     "metrics",
@@ -114,6 +117,7 @@ __all__ = [
     "TutorialError",
     "apply",
     "ask",
+    "bench_serve",
     "chat",
     "complete",
     "connect",
@@ -128,6 +132,7 @@ __all__ = [
     "has_chat_template",
     "histogram_quantile",
     "kubectl",
+    "load",
     "logs",
     "manifests",
     "metrics",

@@ -12,7 +12,7 @@ from pathlib import Path
 from tutorial_lib import names
 from tutorial_lib.kube.connection import Connection, from_kubeconfig
 from tutorial_lib.local import cluster as local_cluster
-from tutorial_lib.local import monitoring, paths
+from tutorial_lib.local import monitoring, paths, runtime
 
 #: ``local`` (the default) or the name of a kubeconfig context: the one switch readers with a
 #: cluster of their own and CI use.
@@ -40,12 +40,14 @@ def connect(
                 flush=True,
             )
         local_cluster.up(current)
+        installed = runtime.installed()
         return from_kubeconfig(
             paths.kubeconfig_path(),
             local_cluster.CONTEXT,
             local=True,
             namespace=namespace,
             prometheus_url=monitoring.url(),
+            vllm_here=runtime.command(installed) if installed else None,
         )
     kubeconfig = Path(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0])
     return from_kubeconfig(kubeconfig.expanduser(), context, namespace=namespace)

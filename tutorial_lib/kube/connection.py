@@ -39,7 +39,8 @@ class Connection:
 
     ``local`` marks the tutorial's simulated cluster (no autoscaler will add a node there);
     ``namespace`` is where the tutorial's objects live; ``prometheus_url`` is a Prometheus
-    known without a port-forward (the local cluster's).
+    known without a port-forward (the local cluster's); ``vllm_here`` a ``vllm`` command on
+    this machine (the local runtime's), else vLLM's tools run in the pod.
     """
 
     kubeconfig: Path
@@ -48,6 +49,7 @@ class Connection:
     local: bool = False
     namespace: str = names.NAMESPACE
     prometheus_url: str | None = None
+    vllm_here: tuple[str, ...] | None = None
 
     @property
     def core(self) -> client.CoreV1Api:
@@ -158,6 +160,7 @@ def from_kubeconfig(
     local: bool = False,
     namespace: str = names.NAMESPACE,
     prometheus_url: str | None = None,
+    vllm_here: tuple[str, ...] | None = None,
 ) -> Connection:
     """A connection for one context of a kubeconfig file (its current one by default)."""
     try:
@@ -179,6 +182,7 @@ def from_kubeconfig(
         local=local,
         namespace=namespace,
         prometheus_url=prometheus_url,
+        vllm_here=vllm_here,
     )
 
 

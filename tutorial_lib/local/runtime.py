@@ -248,6 +248,11 @@ def installed() -> Runtime | None:
     return runtime if ready else None
 
 
+def command(runtime: Runtime) -> tuple[str, ...]:
+    """``vllm`` as a reader's own tools would run it here: the runtime, its model cache, offline."""
+    return ("env", f"HF_HOME={runtime.hf_home}", "HF_HUB_OFFLINE=1", str(runtime.vllm))
+
+
 def smoke(runtime: Runtime) -> str:
     """``vllm --version`` through the launcher: proves the venv imports."""
     proc = subprocess.run(

@@ -91,6 +91,31 @@ def value(table: pd.DataFrame, name: str) -> float:
     return float(samples["value"].sum())
 
 
+def since(after: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
+    """What happened between two scrapes: counters and histograms as their increase.
+
+    Prometheus' ``increase()`` over the window, for one server that did not restart in it;
+    gauges keep their value at the later scrape. ``histogram_quantile`` on the result gives
+    the quantiles of the window alone.
+    """
+
+    def keys(table: pd.DataFrame) -> list[str]:
+        return [
+            f"{sample}|{sorted(labels.items())}"
+            for sample, labels in zip(table["sample"], table["labels"], strict=True)
+        ]
+
+    earlier = dict(zip(keys(before), before["value"], strict=True))
+    window = after.copy()
+    grows = window["type"].isin(["counter", "histogram"])
+    window.loc[grows, "value"] = [
+        value - earlier.get(key, 0.0)
+        for key, value, cumulative in zip(keys(after), after["value"], grows, strict=True)
+        if cumulative
+    ]
+    return window
+
+
 def histogram_quantile(table: pd.DataFrame, name: str, q: float) -> float:
     """Prometheus' ``histogram_quantile`` on one scrape (buckets summed over label sets).
 
