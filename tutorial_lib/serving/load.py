@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import openai
 import pandas as pd
 
+from tutorial_lib.errors import MetricsError
+from tutorial_lib.serving import vllm_metrics
 from tutorial_lib.serving.completions import served_model, wait_until_serving
 
 PROMPT = "Explain in plain words what a Kubernetes Deployment does."
@@ -158,3 +160,45 @@ def sweep(
     table = pd.DataFrame(rows)
     table["gain"] = table["output tokens/s"] / table["output tokens/s"].iloc[0]
     return table
+
+
+#: What the scheduler shows while a load runs: its queue, the KV cache's fill, evictions.
+WATCHED = (
+    "vllm:num_requests_running",
+    "vllm:num_requests_waiting",
+    "vllm:kv_cache_usage_perc",
+    "vllm:num_preemptions_total",
+)
+
+
+def watched_level(
+    base_url: str,
+    concurrency: int,
+    *,
+    requests: int | None = None,
+    output_tokens: int = 32,
+    every: float = 0.25,
+) -> tuple[dict[str, float | int], pd.DataFrame]:
+    """One level while ``/metrics`` is read every ``every`` seconds: its row and the series.
+
+    The series is what Prometheus would scrape, at a finer step: how many requests run and
+    wait, how full the KV cache is, and how many were preempted so far.
+    """
+    samples = []
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        started = time.monotonic()
+        level = pool.submit(
+            run_level, base_url, concurrency, requests=requests, output_tokens=output_tokens
+        )
+        while not level.done():
+            try:
+                scrape = vllm_metrics.metrics(base_url)
+            except MetricsError:  # a scrape that failed under load: take the next
+                time.sleep(every)
+                continue
+            row = {"seconds": time.monotonic() - started}
+            row |= {name: vllm_metrics.value(scrape, name) for name in WATCHED}
+            samples.append(row)
+            time.sleep(every)
+        results, wall = level.result()
+    return summary(results, wall), pd.DataFrame(samples)
