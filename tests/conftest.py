@@ -1,4 +1,9 @@
-"""One local cluster for the whole test run: reused when already up, else started and stopped."""
+"""One local cluster for the whole test run: reused when already up, else started and stopped.
+
+Whether it was up is decided before the first test runs, not when the first fixture asks:
+a notebook (nbmake runs them in the same session, in random order) starts the cluster
+through ``tl.connect()`` on its own, and a cluster the run started must not outlive it.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,22 @@ import pytest
 
 from tutorial_lib.local import cluster
 
+#: Test folders whose tests use the local cluster, directly or through a notebook's kernel.
+USES_THE_CLUSTER = {"cluster", "notebooks", "browser"}
+_RUNNING_BEFORE = pytest.StashKey[bool]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(USES_THE_CLUSTER & set(item.path.parts) for item in session.items):
+        session.stash[_RUNNING_BEFORE] = cluster.status().healthy
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop a cluster this run started; leave one that was up before as it was."""
+    if session.stash.get(_RUNNING_BEFORE, True) is False and cluster.status().healthy:
+        cluster.down()
+
 
 @pytest.fixture(scope="session")
 def local_cluster() -> Iterator[cluster.ClusterStatus]:
-    was_running = cluster.status().healthy
-    status = cluster.up()
-    yield status
-    if not was_running:
-        cluster.down()
+    yield cluster.up()
