@@ -225,7 +225,17 @@ class Notebook:
         return self.panel.locator(".jp-CodeCell")
 
     def prompts(self) -> list[str]:
-        return [p.strip() for p in self.code_cells.locator(".jp-InputPrompt").all_text_contents()]
+        """Each code cell's execution count as shown in its input prompt.
+
+        A collapsed input (an exercise's solution, folded for the reader) shows no prompt;
+        it counts as run when it shows its output: ``folded, N outputs``.
+        """
+        shown = []
+        for cell in self.code_cells.all():
+            prompt = "".join(cell.locator(".jp-InputPrompt").all_text_contents()).strip()
+            outputs = cell.locator(".jp-OutputArea-output").count()
+            shown.append(prompt or (f"folded, {outputs} outputs" if outputs else ""))
+        return shown
 
     def cell(self, source: str) -> Locator:
         """The code cell whose source contains ``source``."""
