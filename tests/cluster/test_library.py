@@ -470,6 +470,17 @@ def test_a_service_whose_selector_matches_no_pod_is_explained(connection, namesp
     assert "ready endpoint(s) web-" in tl.explain(connection, "service/web", namespace)
 
 
+def test_a_service_whose_pods_are_not_ready_says_where_they_are(connection, namespace, tmp_path):
+    stuck = deployment(
+        "stuck", namespace, image=SIMULATED_IMAGE, nodeSelector={"workload": "nowhere"}
+    )
+    tl.apply(connection, write(tmp_path, stuck, service("stuck", namespace, app="stuck")))
+    tl.wait_pending(connection, "stuck", namespace, timeout=60)
+    story = tl.explain(connection, "service/stuck", namespace)
+    assert "selects app=stuck: 1 pod(s), none Ready yet" in story, story
+    assert "Pending, not scheduled: 0/2 nodes are available" in story, story
+
+
 def test_a_custom_object_is_read_and_patched_like_a_built_in_one(connection, namespace, tmp_path):
     monitor = {
         "apiVersion": f"{tl.names.MONITORING_GROUP}/{tl.names.MONITORING_VERSION}",

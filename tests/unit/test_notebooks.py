@@ -95,7 +95,7 @@ def test_an_exercise_with_a_hidden_solution_the_checks_do_not_need(path):
         assert solution.cell_type == "code" and "solution" in solution.metadata.get("tags", [])
         assert solution.metadata.get("jupyter", {}).get("source_hidden"), "shown, not hidden"
         needed = _assigned(solution.source) & _assigned_elsewhere(cells, index + 1)
-        assert not needed, f"the solution rebinds names other cells use: {needed}"
+        assert not needed, f"the solution rebinds names other cells bind: {needed}"
         checks = cells[-1].source
         used = {name for name in _assigned(solution.source) if name in checks}
         assert not used, f"the checks need the exercise's {used}: they must pass without it"

@@ -183,11 +183,9 @@ def explain(cluster: Connection, pod: PodLike, namespace: str | None = None) -> 
         return _explain_service(cluster, pod.partition("/")[2], namespace or cluster.namespace)
     pod = _read(cluster, pod, namespace)
     parts = []
-    conditions = (pod.status.conditions if pod.status else None) or []
-    scheduled = next((c for c in conditions if c.type == "PodScheduled"), None)
-    if scheduled is not None and scheduled.status == "False":
+    if refused := _unscheduled(pod):
         table = scheduling(cluster, pod)
-        parts.append(f"Pending, not scheduled: {scheduled.message}")
+        parts.append(refused)
         parts += [f"  {row.node}: {row['why not']}" for _, row in table.iterrows() if not row.fits]
     parts += [w for w in warnings(cluster, pod) if not w.startswith("FailedScheduling")]
     statuses = (pod.status.container_statuses if pod.status else None) or []
@@ -232,12 +230,20 @@ def _explain_service(cluster: Connection, name: str, namespace: str) -> str:
     waiting = [p for p in matching if not ready(p)]
     if len(waiting) == len(matching):
         lines = [f"Service {name} selects {shown}: {len(matching)} pod(s), none Ready yet."]
-        return "\n".join(
-            lines + [f"  {p.metadata.name}: {_first_line(cluster, p)}" for p in waiting]
-        )
+        return "\n".join(lines + [f"  {p.metadata.name}: {_state(p)}, not Ready" for p in waiting])
     ready_ones = ", ".join(p.metadata.name for p in matching if ready(p))
     return f"Service {name} selects {shown}: ready endpoint(s) {ready_ones}."
 
 
-def _first_line(cluster: Connection, pod: client.V1Pod) -> str:
-    return explain(cluster, pod).splitlines()[0]
+def _unscheduled(pod: client.V1Pod) -> str | None:
+    """The scheduler's verdict on a pod it could not place, else None."""
+    conditions = (pod.status.conditions if pod.status else None) or []
+    scheduled = next((c for c in conditions if c.type == "PodScheduled"), None)
+    if scheduled is not None and scheduled.status == "False":
+        return f"Pending, not scheduled: {scheduled.message}"
+    return None
+
+
+def _state(pod: client.V1Pod) -> str:
+    """Where a pod is, from the object alone (``tl.explain`` on it says why, with logs)."""
+    return _unscheduled(pod) or stuck(pod) or (pod.status.phase if pod.status else None) or "?"

@@ -98,10 +98,15 @@ def run_level(
     requests: int | None = None,
     output_tokens: int = 32,
     prompt: str = PROMPT,
+    model: str | None = None,
 ) -> tuple[list[Result], float]:
-    """One level, from any thread (Jupyter's included): its results and its wall time."""
-    wait_until_serving(base_url)
-    model = served_model(base_url)
+    """One level, from any thread (Jupyter's included): its results and its wall time.
+
+    Without ``model`` it waits for the server and asks it which model it serves.
+    """
+    if model is None:
+        wait_until_serving(base_url)
+        model = served_model(base_url)
     count = requests or 2 * concurrency
     work = _level(base_url, model, concurrency, count, output_tokens, prompt)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -147,6 +152,8 @@ def sweep(
     kubectl/vLLM equivalent: ``vllm bench serve --max-concurrency N --num-prompts M`` per
     level against the port-forwarded Service.
     """
+    wait_until_serving(base_url)
+    model = served_model(base_url)  # once, not once per level
     rows = []
     for concurrency in levels:
         results, wall = run_level(
@@ -155,6 +162,7 @@ def sweep(
             requests=requests_per_level,
             output_tokens=output_tokens,
             prompt=prompt,
+            model=model,
         )
         rows.append(summary(results, wall))
     table = pd.DataFrame(rows)
