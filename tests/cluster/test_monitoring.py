@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 import yaml
 
@@ -73,6 +74,27 @@ def test_deleting_the_servicemonitor_removes_the_target_and_applying_brings_it_b
     finally:
         tl.apply(serving, servicemonitor)
     eventually(vllm_targets, timeout=PROMETHEUS_WAIT, what="the target back")
+
+
+def test_a_shorter_interval_reaches_prometheus_and_its_samples_are_the_scrapes(serving):
+    """Notebook 09's load-test setting: a 2 s interval, read back as one row per scrape."""
+    url = local_monitoring.url()
+    endpoints = tl.get(serving, "servicemonitor/vllm")["spec"]["endpoints"]
+    fast = [{**endpoint, "interval": "2s", "scrapeTimeout": "2s"} for endpoint in endpoints]
+    try:
+        tl.patch(serving, "servicemonitor/vllm", {"spec": {"endpoints": fast}})
+        promql.wait_for_target(url, interval="2s", timeout=PROMETHEUS_WAIT)
+        start = pd.Timestamp.now(tz="UTC")
+        table = promql.samples(
+            url, ["vllm:num_requests_running"], start, start + pd.Timedelta(12, "s")
+        )
+    finally:
+        tl.apply(serving, serving.overlay)
+    steps = table["seconds"].diff().dropna()
+    assert len(table) >= 4 and steps.between(1.5, 2.5).all(), table
+    assert table["seconds"].between(-0.5, 12).all(), table
+    assert (table["vllm:num_requests_running"] == 0).all(), table  # nothing was asked
+    promql.wait_for_target(url, interval="30s", timeout=PROMETHEUS_WAIT)  # the manifests' again
 
 
 def test_only_a_servicemonitor_with_the_release_label_is_scraped(serving, namespace):

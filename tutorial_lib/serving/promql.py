@@ -6,8 +6,9 @@ port-forward to ``ai-platform/prometheus-operated`` on EKS) is ``tl.reach_promet
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 import httpx
@@ -63,10 +64,11 @@ def targets(url: str) -> pd.DataFrame:
                 "scrape_url": target["scrapeUrl"],
                 "last_scrape": target.get("lastScrape", ""),
                 "scrape_pool": target.get("scrapePool", ""),
+                "scrape_interval": target.get("scrapeInterval", ""),
             }
         )
     columns = ["job", "namespace", "pod", "health", "last_error", "scrape_url", "last_scrape"]
-    columns.append("scrape_pool")
+    columns += ["scrape_pool", "scrape_interval"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -86,16 +88,24 @@ _HINT = "Is the ServiceMonitor applied and the pod Ready? targets() shows last_e
 
 
 def wait_for_target(
-    url: str, namespace: str = names.NAMESPACE, timeout: float = 90
+    url: str, namespace: str = names.NAMESPACE, timeout: float = 90, *, interval: str = ""
 ) -> pd.DataFrame:
-    """The namespace's targets once one of them is up (the first scrape may take an interval)."""
+    """The namespace's targets once one of them is up (the first scrape may take an interval).
+
+    With ``interval`` (``"5s"``), once one is up *and* scraped that often: a changed
+    ServiceMonitor reaches Prometheus only when the Operator has rewritten its configuration.
+    """
 
     def probe() -> pd.DataFrame | None:
         table = targets(url)
         ours = table[table["namespace"] == namespace].reset_index(drop=True)
-        return ours if (ours["health"] == "up").any() else None
+        up = ours["health"] == "up"
+        if interval:
+            up &= ours["scrape_interval"] == interval
+        return ours if up.any() else None
 
-    return _poll(f"a target in {namespace} to be up", probe, timeout, "none is up")
+    wanted = f"a target in {namespace} to be up" + (f" every {interval}" if interval else "")
+    return _poll(wanted, probe, timeout, "none is")
 
 
 def wait_for_value(url: str, promql: str, timeout: float = 90) -> pd.DataFrame:
@@ -133,13 +143,24 @@ def query(url: str, promql: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def query_range(url: str, promql: str, *, minutes: float = 10, step: str = "15s") -> pd.DataFrame:
-    """A range query over the last ``minutes``: columns time, value and the series' labels."""
-    now = pd.Timestamp.now(tz="UTC")
+def query_range(
+    url: str,
+    promql: str,
+    *,
+    minutes: float = 10,
+    step: str = "15s",
+    end: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """A range query over ``minutes`` up to ``end`` (now): columns time, value and labels.
+
+    Prometheus evaluates the query at every ``step``, repeating a series' last sample
+    between scrapes; :func:`samples` gives the scrapes themselves.
+    """
+    end = end if end is not None else pd.Timestamp.now(tz="UTC")
     params = {
         "query": promql,
-        "start": str((now - pd.Timedelta(minutes=minutes)).timestamp()),
-        "end": str(now.timestamp()),
+        "start": str((end - pd.Timedelta(minutes=minutes)).timestamp()),
+        "end": str(end.timestamp()),
         "step": step,
     }
     rows = []
@@ -149,6 +170,28 @@ def query_range(url: str, promql: str, *, minutes: float = 10, step: str = "15s"
                 {**series["metric"], "time": pd.Timestamp(stamp, unit="s"), "value": float(value)}
             )
     return pd.DataFrame(rows)
+
+
+def samples(
+    url: str, metrics: Iterable[str], start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame:
+    """What Prometheus stored between ``start`` and ``end``: one row per scrape.
+
+    Columns: ``seconds`` since ``start``, then one per metric (summed over its series). Read
+    with a range selector (``metric[40s]``), which returns the raw samples, not a step grid.
+    An ``end`` still to come is waited for: the scrape that follows a run is part of it.
+    """
+    time.sleep(max(0.0, (end - pd.Timestamp.now(tz="UTC")).total_seconds()))
+    window = f"{math.ceil((end - start).total_seconds())}s"
+    at = {"time": str(end.timestamp())}
+    columns: dict[str, pd.Series] = {}
+    for metric in metrics:
+        found = _get(url, "/api/v1/query", {"query": f"{metric}[{window}]", **at})["result"]
+        per_series = [pd.Series({float(t): float(v) for t, v in s["values"]}) for s in found]
+        columns[metric] = pd.concat(per_series, axis=1).sum(axis=1) if per_series else pd.Series()
+    table = pd.DataFrame(columns).sort_index()
+    table.insert(0, "seconds", table.index - start.timestamp())
+    return table.reset_index(drop=True)
 
 
 def syntax_nodes(url: str, promql: str, *kinds: str) -> list[dict]:
