@@ -143,20 +143,13 @@ def query(url: str, promql: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def query_range(
-    url: str,
-    promql: str,
-    *,
-    minutes: float = 10,
-    step: str = "15s",
-    end: pd.Timestamp | None = None,
-) -> pd.DataFrame:
-    """A range query over ``minutes`` up to ``end`` (now): columns time, value and labels.
+def query_range(url: str, promql: str, *, minutes: float = 10, step: str = "15s") -> pd.DataFrame:
+    """A range query over the last ``minutes``: columns time, value and the series' labels.
 
     Prometheus evaluates the query at every ``step``, repeating a series' last sample
     between scrapes; :func:`samples` gives the scrapes themselves.
     """
-    end = end if end is not None else pd.Timestamp.now(tz="UTC")
+    end = pd.Timestamp.now(tz="UTC")
     params = {
         "query": promql,
         "start": str((end - pd.Timedelta(minutes=minutes)).timestamp()),
