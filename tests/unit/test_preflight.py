@@ -447,6 +447,12 @@ def test_no_namespace_or_no_quota_is_fine(needs):
     assert pf.quota_finding([], needs, "ml-models").status == OK
 
 
+def test_a_namespace_of_ones_own_that_does_not_exist_is_a_problem_with_the_command(needs):
+    finding = pf.quota_finding(None, needs, "attendee-01")
+    assert finding.status == PROBLEM
+    assert "kubectl create namespace attendee-01" in finding.fix
+
+
 def test_a_quota_with_room_for_the_pod(needs):
     roomy = quota({"requests.cpu": "8", "requests.memory": "32Gi", "requests.nvidia.com/gpu": "2"})
     finding = pf.quota_finding([roomy], needs, "ml-models")

@@ -17,16 +17,21 @@ from tutorial_lib.local import monitoring, paths, runtime
 #: ``local`` (the default) or the name of a kubeconfig context: the one switch readers with a
 #: cluster of their own and CI use.
 CLUSTER_ENV = "VLLM_TUTORIAL_CLUSTER"
+#: The namespace the tutorial's objects go into when not ``ml-models``: a workshop
+#: attendee's (``attendee-01``), set by the instructor's ``attendee-01.env``.
+NAMESPACE_ENV = "VLLM_TUTORIAL_NAMESPACE"
 
 
 def connect(
-    context: str | None = None, *, local: bool | None = None, namespace: str = names.NAMESPACE
+    context: str | None = None, *, local: bool | None = None, namespace: str | None = None
 ) -> Connection:
     """Connect to a kubeconfig context, or to the local cluster, starting it when needed.
 
     Without arguments the choice is ``VLLM_TUTORIAL_CLUSTER``: unset or ``local`` means the
     local cluster; any other value names a context of ``$KUBECONFIG`` (``~/.kube/config``).
+    The namespace is ``namespace``, else ``VLLM_TUTORIAL_NAMESPACE``, else ``ml-models``.
     """
+    namespace = namespace or os.environ.get(NAMESPACE_ENV) or names.NAMESPACE
     choice = os.environ.get(CLUSTER_ENV, "local")
     if local is None:
         local = context is None and choice == "local"

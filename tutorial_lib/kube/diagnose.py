@@ -95,9 +95,22 @@ def _node_verdict(pod: client.V1Pod, node: client.V1Node, use: _NodeUse) -> list
     return reasons
 
 
-def _usage(cluster: Connection, pod: client.V1Pod) -> dict[str, _NodeUse]:
+def _all_pods(cluster: Connection, pod: client.V1Pod) -> tuple[list[client.V1Pod], bool]:
+    """Every pod, and True; or, for a user who may list only their namespace, those and False."""
+    try:
+        return cluster.call(cluster.core.list_pod_for_all_namespaces).items, True
+    except ClusterError as exc:
+        if exc.status != 403:
+            raise
+    namespace = pod.metadata.namespace
+    return cluster.call(cluster.core.list_namespaced_pod, namespace).items, False
+
+
+def _usage(cluster: Connection, pod: client.V1Pod) -> tuple[dict[str, _NodeUse], bool]:
+    """What the pods on each node request; False when only the pod's namespace was visible."""
     usage: dict[str, _NodeUse] = {}
-    for other in cluster.call(cluster.core.list_pod_for_all_namespaces).items:
+    others, complete = _all_pods(cluster, pod)
+    for other in others:
         phase = other.status.phase if other.status else None
         if not other.spec.node_name or phase in ("Succeeded", "Failed"):
             continue
@@ -107,7 +120,7 @@ def _usage(cluster: Connection, pod: client.V1Pod) -> dict[str, _NodeUse]:
         for resource, amount in summed(other.spec.containers).items():
             node.used[resource] = node.used.get(resource, Decimal(0)) + amount
             node.holders.setdefault(resource, []).append(other)
-    return usage
+    return usage, complete
 
 
 #: A pod as the reader has it: its name, the ``PodState`` a wait returned, or the object.
@@ -125,13 +138,14 @@ def _read(cluster: Connection, pod: PodLike, namespace: str | None) -> client.V1
 def scheduling(cluster: Connection, pod: PodLike, namespace: str | None = None) -> pd.DataFrame:
     """For each node: could this pod run there, and if not, why (and who holds what)."""
     pod = _read(cluster, pod, namespace)
-    usage = _usage(cluster, pod)
+    usage, complete = _usage(cluster, pod)
     rows = []
     for node in cluster.call(cluster.core.list_node).items:
         reasons = _node_verdict(pod, node, usage.get(node.metadata.name, _NodeUse()))
-        rows.append(
-            {"node": node.metadata.name, "fits": not reasons, "why not": "; ".join(reasons)}
-        )
+        fits = not reasons
+        if not complete:  # a workshop attendee: other namespaces' pods are not theirs to see
+            reasons.append(f"(counting only the pods of {pod.metadata.namespace})")
+        rows.append({"node": node.metadata.name, "fits": fits, "why not": "; ".join(reasons)})
     return pd.DataFrame(rows, columns=["node", "fits", "why not"])
 
 

@@ -114,7 +114,16 @@ def apply(cluster: Connection, target: str | Path, *, dry_run: bool = False) -> 
 
     kubectl equivalent: ``kubectl apply --server-side -k manifests/overlays/local``.
     """
-    objects = _ordered(manifests.render(target))
+    return apply_objects(
+        cluster, manifests.render(target, cluster.namespace), str(target), dry_run=dry_run
+    )
+
+
+def apply_objects(
+    cluster: Connection, objects: list[dict], what: str, *, dry_run: bool = False
+) -> pd.DataFrame:
+    """``apply`` for objects already rendered; ``what`` names them in an error."""
+    objects = _ordered(objects)
     live = _live(cluster, objects, unknown_kinds_ok=True)
     before = {key: obj["metadata"]["resourceVersion"] for key, obj in live.items()}
     if not dry_run:
@@ -127,7 +136,7 @@ def apply(cluster: Connection, target: str | Path, *, dry_run: bool = False) -> 
     proc = cluster.run_kubectl(*args, input=yaml.safe_dump_all(objects))
     if proc.returncode != 0:
         raise ClusterError(
-            f"The API server refused {target}:\n{proc.stderr.strip()}",
+            f"The API server refused {what}:\n{proc.stderr.strip()}",
             "The message names the object and the field; fix it in the YAML.",
         )
     result = json.loads(proc.stdout)
@@ -172,7 +181,15 @@ def delete(cluster: Connection, target: str | Path, *, wait: bool = True) -> pd.
 
     kubectl equivalent: ``kubectl delete -k manifests/overlays/local --ignore-not-found``.
     """
-    objects = list(reversed(_ordered(manifests.render(target))))
+    rendered = manifests.render(target, cluster.namespace)
+    return delete_objects(cluster, rendered, str(target), wait=wait)
+
+
+def delete_objects(
+    cluster: Connection, objects: list[dict], what: str, *, wait: bool = True
+) -> pd.DataFrame:
+    """``delete`` for objects already rendered; ``what`` names them in an error."""
+    objects = list(reversed(_ordered(objects)))
     before = _live(cluster, objects)
     proc = cluster.run_kubectl(
         "delete",
@@ -185,7 +202,7 @@ def delete(cluster: Connection, target: str | Path, *, wait: bool = True) -> pd.
     )
     if proc.returncode != 0:
         raise ClusterError(
-            f"Deleting {target} failed:\n{proc.stderr.strip()}",
+            f"Deleting {what} failed:\n{proc.stderr.strip()}",
             f"kubectl get all -n {cluster.namespace} shows what is left.",
         )
     rows = [dict(zip(_KEY, _key(o), strict=True), deleted=_key(o) in before) for o in objects]
@@ -197,7 +214,7 @@ def remaining(cluster: Connection, target: str | Path) -> pd.DataFrame:
 
     kubectl equivalent: ``kubectl get -k manifests/overlays/local --ignore-not-found``.
     """
-    left = _live(cluster, manifests.render(target))
+    left = _live(cluster, manifests.render(target, cluster.namespace))
     return pd.DataFrame(list(left), columns=list(_KEY))
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from tutorial_lib import names
 from tutorial_lib.errors import ManifestError
 from tutorial_lib.tools import binaries, process
 from tutorial_lib.tools.text import Text
@@ -35,9 +36,44 @@ def default_overlay(local: bool) -> Path:
     return overlay(os.environ.get(OVERLAY_ENV) or ("local" if local else "eks-l4"))
 
 
-def render(target: str | Path) -> list[dict]:
-    """The objects of a kustomize folder, a folder of YAML files or one file, as dicts."""
-    target = Path(target)
+def render(target: str | Path, namespace: str = names.NAMESPACE) -> list[dict]:
+    """The objects of a kustomize folder, a folder of YAML files or one file, as dicts.
+
+    With another ``namespace`` (a workshop attendee's), the objects are moved there: see
+    :func:`moved`.
+    """
+    objects = _rendered(Path(target))
+    return objects if namespace == names.NAMESPACE else moved(objects, namespace)
+
+
+def moved(objects: list[dict], namespace: str) -> list[dict]:
+    """The tutorial's objects as they would be in ``namespace`` instead of ``ml-models``.
+
+    The manifests name their namespace in more places than kustomize's ``namespace:``
+    reaches: the objects' metadata, but also the ServiceMonitor's ``namespaceSelector``, the
+    alert's PromQL (``up{namespace="ml-models"}``) and its text. Every string naming it is
+    changed. The Namespace object itself is left out: a namespace other than the tutorial's
+    belongs to whoever made it (the instructor's ``python -m tutorial_lib.workshop``, or you:
+    ``kubectl create namespace``), and an attendee may not change it.
+
+    kubectl equivalent: ``kubectl kustomize manifests/overlays/local | sed
+    's/ml-models/attendee-01/g'``, without the Namespace.
+    """
+    word = re.compile(rf"\b{re.escape(names.NAMESPACE)}\b")
+
+    def move(value: Any) -> Any:
+        if isinstance(value, str):
+            return word.sub(namespace, value)
+        if isinstance(value, dict):
+            return {key: move(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [move(item) for item in value]
+        return value
+
+    return [move(obj) for obj in objects if obj.get("kind") != "Namespace"]
+
+
+def _rendered(target: Path) -> list[dict]:
     if (target / "kustomization.yaml").exists():
         proc = process.run([binaries.kubectl(), "kustomize", target], timeout=120)
         if proc.returncode != 0:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from kubernetes import client
 from kubernetes.utils import parse_quantity
 
+from tutorial_lib import names
 from tutorial_lib.kube.preflight.needs import Needs
 from tutorial_lib.kube.preflight.report import OK, PROBLEM, QUOTA, Finding
 from tutorial_lib.kube.resources import add, human, summed
@@ -52,6 +53,15 @@ def quota_finding(
     ``quotas`` is None when the namespace does not exist yet. The tutorial's own pods are
     counted as free: with ``strategy: Recreate`` the old pod goes before the new one comes.
     """
+    if quotas is None and namespace != names.NAMESPACE:
+        return Finding(
+            QUOTA,
+            PROBLEM,
+            f"Namespace {namespace} does not exist: apply creates only the tutorial's own "
+            f"({names.NAMESPACE}).",
+            f"kubectl create namespace {namespace}; in a workshop, your instructor's "
+            "python -m tutorial_lib.workshop create makes it.",
+        )
     if quotas is None:
         return Finding(
             QUOTA,

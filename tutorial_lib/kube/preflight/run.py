@@ -86,7 +86,7 @@ def preflight(
     namespace = namespace or cluster.namespace
     target = target or cluster.overlay
     rules = rules or monitoring.MONITORING
-    needs = Needs.of(manifests.render(target), manifests.render(rules))
+    needs = Needs.of(manifests.render(target, namespace), manifests.render(rules, namespace))
     facts = Facts(cluster)
     local = cluster.local
     result = Preflight(context=cluster.context, namespace=namespace)
