@@ -33,6 +33,7 @@ from tutorial_lib.kube.portforward import port_forward
 from tutorial_lib.kube.preflight import preflight
 from tutorial_lib.kube.waits import (
     ensure_serving,
+    reset,
     wait_crashing,
     wait_endpoints,
     wait_gone,
@@ -92,6 +93,7 @@ __all__ = [
     "reach_prometheus",
     "remaining",
     "render",
+    "reset",
     "scale",
     "scheduling",
     "served_model",

@@ -37,6 +37,10 @@ class NotFound(ClusterError):
     """The object asked for does not exist (HTTP 404)."""
 
 
+class QuotaExceeded(ClusterError):
+    """A ResourceQuota refused a pod: the ReplicaSet could not even create it."""
+
+
 class Unreachable(ClusterError):
     """No answer from the API server: it is down, restarting, or the address is wrong."""
 

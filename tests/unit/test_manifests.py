@@ -230,3 +230,42 @@ def test_a_part_that_is_not_there_names_the_keys_that_are():
     with pytest.raises(ManifestError, match="stopped at 'resorces'") as missing:
         manifests.part(manifests.overlay("local"), "Deployment", typo)
     assert "resources" in str(missing.value)
+
+
+@pytest.mark.parametrize("target", ["overlays/local", "overlays/eks-l4", "monitoring"])
+def test_rendered_for_another_namespace_nothing_names_the_tutorials(target):
+    """Metadata, the ServiceMonitor's selector, the alert's PromQL and text all move."""
+    moved = manifests.render(ROOT / "manifests" / target, "attendee-01")
+    text = yaml.safe_dump_all(moved)
+    assert names.NAMESPACE not in text
+    assert all(o["metadata"]["namespace"] == "attendee-01" for o in moved)
+    assert "Namespace" not in {o["kind"] for o in moved}  # the instructor's, not the attendee's
+    original = manifests.render(ROOT / "manifests" / target)
+    assert len(moved) == len([o for o in original if o["kind"] != "Namespace"])
+
+
+def test_a_moved_servicemonitor_selects_its_own_namespace_and_the_alert_watches_it():
+    moved = {o["kind"]: o for o in manifests.render(ROOT / "manifests/overlays/local", "team-a")}
+    assert moved["ServiceMonitor"]["spec"]["namespaceSelector"] == {"matchNames": ["team-a"]}
+    rules = manifests.render(ROOT / "manifests/monitoring", "team-a")
+    rule = next(o for o in rules if o["kind"] == "PrometheusRule")
+    exprs = [r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]]
+    assert any('namespace="team-a"' in expr for expr in exprs)
+
+
+@pytest.mark.parametrize("name", ["attendee.yaml", "cluster.yaml"])
+def test_workshop_objects_validate_strictly_against_kubernetes_1_36(name):
+    for obj in manifests.render(ROOT / "manifests" / "workshop" / name, "attendee-01"):
+        kubernetes_validate.validate(obj, "1.36", strict=True)
+
+
+def test_a_workshop_quota_admits_the_deployment_and_the_blogs_14gi_try_but_not_two_gpus():
+    """One pod as the manifests ask, and the 14Gi/16Gi pod notebook 03 shows Pending."""
+    room = manifests.render(ROOT / "manifests" / "workshop" / "attendee.yaml", "attendee-01")
+    hard = next(o for o in room if o["kind"] == "ResourceQuota")["spec"]["hard"]
+    resources = container("local")["resources"]
+    assert quantity_bytes(hard["requests.memory"]) >= 14 * GIB
+    assert quantity_bytes(hard["limits.memory"]) >= 16 * GIB
+    assert quantity_bytes(resources["limits"]["memory"]) <= quantity_bytes(hard["limits.memory"])
+    assert int(hard["requests.cpu"]) >= int(resources["requests"]["cpu"])
+    assert hard[f"requests.{names.GPU_RESOURCE}"] == resources["requests"][names.GPU_RESOURCE]

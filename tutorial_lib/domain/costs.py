@@ -38,3 +38,13 @@ def monthly(
     table["USD per month"] = (table["billed hours"] * per_hour).round(2)
     table["saving"] = (table["USD per month"].iloc[0] - table["USD per month"]).round(2)
     return table
+
+
+def workshop(attendees: int, hours: float, *, per_hour: float = G6_XLARGE_PER_HOUR) -> float:
+    """USD for one GPU node per attendee on a shared EKS cluster, for one session.
+
+    Each node is billed from launch (``STARTUP_HOURS``) to its removal after the session
+    (``IDLE_TAIL_HOURS``): ``python -c "from tutorial_lib.domain import costs;
+    print(costs.workshop(20, 3))"`` is the figure in docs/instructors.md.
+    """
+    return round(attendees * (hours + STARTUP_HOURS + IDLE_TAIL_HOURS) * per_hour, 2)

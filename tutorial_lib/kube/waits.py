@@ -12,25 +12,30 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
 from kubernetes import client
 from tqdm.auto import tqdm
 
 from tutorial_lib import names
-from tutorial_lib.errors import ClusterError, NotFound
+from tutorial_lib.errors import ClusterError, NotFound, QuotaExceeded
 from tutorial_lib.kube import diagnose
 from tutorial_lib.kube.connection import Connection
 from tutorial_lib.kube.logs import log_stream
 from tutorial_lib.kube.objects import (
     PodState,
     apply,
+    delete,
     deployment_selector,
     endpoints,
     ready,
     selector,
 )
 from tutorial_lib.kube.watch import Background, Event, ListWatch, in_background
+from tutorial_lib.tools import monitoring
 
 _TICK = 1.0
+#: How long a ResourceQuota's refusal must last to be final (its usage lags a deletion).
+_REFUSAL_PATIENCE = 20.0
 _RECHECK = 5.0  # re-evaluate without pod events: the Deployment itself may have changed
 
 Pods = dict[str, client.V1Pod]
@@ -49,12 +54,16 @@ class _CurrentTemplate:
     def __init__(self, cluster: Connection, name: str, namespace: str) -> None:
         self.cluster, self.name, self.namespace = cluster, name, namespace
         self._found: tuple[tuple[str, int], str] | None = None  # (uid, generation), hash
+        #: Why the ReplicaSet may not create a pod (a ResourceQuota), as of the last read.
+        self.refusal: str | None = None
+        self._refused_since: float | None = None
 
     def hash(self) -> str | None:
         cluster = self.cluster
         deployment = cluster.call(
             cluster.apps.read_namespaced_deployment, self.name, self.namespace
         )
+        self.refusal = _replica_failure(deployment)
         key = (deployment.metadata.uid, deployment.metadata.generation or 0)
         if self._found is not None and self._found[0] == key:
             return self._found[1]
@@ -76,14 +85,45 @@ class _CurrentTemplate:
         return None
 
     def pods(self, current: Pods) -> list[client.V1Pod]:
-        """The live pods of the current template (not terminating, not old)."""
+        """The live pods of the current template (not terminating, not old).
+
+        Raises ``QuotaExceeded`` when there is none because a ResourceQuota keeps refusing
+        it: no wait would end. A refusal is normal for a moment when one pod replaces
+        another, until the quota's usage has caught up with the old pod's deletion.
+        """
         template = self.hash()
-        return [
+        found = [
             pod
             for pod in current.values()
             if (pod.metadata.labels or {}).get("pod-template-hash") == template
             and pod.metadata.deletion_timestamp is None
         ]
+        if found or not self.refusal:
+            self._refused_since = None
+            return found
+        self._refused_since = self._refused_since or time.monotonic()
+        if time.monotonic() - self._refused_since >= _REFUSAL_PATIENCE:
+            raise QuotaExceeded(
+                f"{self.namespace}/{self.name} got no new pod: {self.refusal}",
+                "A ResourceQuota limits the namespace: kubectl describe resourcequota -n "
+                f"{self.namespace}. A workshop room's allows one vLLM pod, with one GPU.",
+            )
+        return found
+
+
+def _replica_failure(deployment: client.V1Deployment) -> str | None:
+    """The Deployment's ``ReplicaFailure`` message: its ReplicaSet was refused a pod.
+
+    Only once the controller has seen the Deployment's latest change: until then the
+    condition may be the previous template's.
+    """
+    status = deployment.status
+    if status is None or status.observed_generation != deployment.metadata.generation:
+        return None
+    for condition in status.conditions or []:
+        if condition.type == "ReplicaFailure" and condition.status == "True":
+            return condition.message
+    return None
 
 
 def _template(cluster: Connection, template: client.V1PodTemplateSpec) -> dict[str, Any]:
@@ -401,7 +441,20 @@ def wait_endpoints(
 def ensure_serving(cluster: Connection, *, timeout: float = 900) -> PodState:
     """Apply the tutorial's overlay (a no-op when nothing changed) and wait until Ready.
 
-    What notebooks after 03 call first, so that each runs on its own.
+    What notebooks after 03 call first, so that each runs on its own, and the catch-up for
+    a reader (or workshop attendee) who fell behind: after it, any notebook from 04 on runs.
     """
     apply(cluster, cluster.overlay)
     return wait_ready(cluster, timeout=timeout)
+
+
+def reset(cluster: Connection) -> pd.DataFrame:
+    """Back to the start of notebook 02: the tutorial's objects deleted from the namespace.
+
+    The monitoring objects (notebook 05) and the overlay's go; so does the namespace when it
+    is the tutorial's own, while an attendee's stays with its quota and rights (the
+    instructor's). kubectl equivalent: ``kubectl delete -k manifests/monitoring`` and
+    ``kubectl delete -k manifests/overlays/local``, with ``--ignore-not-found``.
+    """
+    rules = delete(cluster, monitoring.MONITORING)
+    return pd.concat([rules, delete(cluster, cluster.overlay)], ignore_index=True)

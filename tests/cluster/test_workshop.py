@@ -1,0 +1,175 @@
+"""Workshop mode on the real API server: two attendees side by side, each in their room.
+
+The rooms are made by the instructor's tool, the attendees work with the kubeconfigs it
+writes (a ServiceAccount token each), and every denial comes from the API server's RBAC.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import tutorial_lib as tl
+from tests.helpers import ROOT, eventually
+from tutorial_lib.kube import objects
+from tutorial_lib.tools import binaries
+from tutorial_lib.workshop import access, rooms
+from tutorial_lib.workshop.__main__ import main as workshop_cli
+
+ATTENDEES = rooms.attendee_names(2)
+NOTEBOOKS = [ROOT / "notebooks" / f"{n}.ipynb" for n in ("03_deployment", "04_service")]
+NOTEBOOKS += [ROOT / "notebooks" / f"{n}.ipynb" for n in ("05_monitoring", "06_smoke_test")]
+
+
+def settings(folder: Path, name: str) -> dict[str, str]:
+    """The attendee's ``.env`` as the environment ``source`` would make of it."""
+    lines = (folder / f"{name}.env").read_text().splitlines()
+    return dict(line.removeprefix("export ").split("=", 1) for line in lines)
+
+
+@pytest.fixture(scope="module")
+def folder(local_cluster, tmp_path_factory) -> Iterator[Path]:
+    """Where the attendees' kubeconfigs go; every room is deleted after the module."""
+    yield tmp_path_factory.mktemp("workshop")
+    rooms.delete(tl.connect(local=True))
+
+
+@pytest.fixture
+def workshop(folder) -> Path:
+    """Two rooms and fresh kubeconfigs, whatever an earlier test deleted (any order works)."""
+    instructor = tl.connect(local=True)
+    rooms.create(instructor, ATTENDEES)
+    for name in ATTENDEES:
+        access.write(instructor, name, folder, hours=1)
+    return folder
+
+
+def attendee(folder: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> tl.Connection:
+    """Connected as the attendee's notebooks are: with the environment of their ``.env``."""
+    for key, value in settings(folder, name).items():
+        monkeypatch.setenv(key, value)
+    return tl.connect()
+
+
+def can_i(folder: Path, name: str, *request: str) -> bool:
+    env = settings(folder, name)
+    proc = subprocess.run(
+        [str(binaries.kubectl()), "--kubeconfig", env["KUBECONFIG"], "auth", "can-i", *request],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.strip() == "yes"
+
+
+def test_an_attendee_may_do_what_the_notebooks_need_and_nothing_else(workshop):
+    own = ["-n", "attendee-01"]
+    for request in (
+        ["create", "deployments"],
+        ["patch", "deployments", "--subresource=scale"],
+        ["create", "networkpolicies.networking.k8s.io"],
+        ["create", "servicemonitors.monitoring.coreos.com"],
+        ["create", "pods", "--subresource=portforward"],
+        ["get", "pods", "--subresource=log"],
+        ["list", "events"],
+        ["get", "namespaces/attendee-01"],
+    ):
+        assert can_i(workshop, "attendee-01", *request, *own), request
+    assert can_i(workshop, "attendee-01", "list", "nodes")  # the scheduling lessons
+    for request in (
+        ["get", "pods", "-n", "attendee-02"],
+        ["get", "services", "-n", "ml-models"],
+        ["create", "namespaces"],
+        ["create", "nodes"],
+        ["create", "clusterrolebindings"],
+        ["delete", "namespaces/attendee-01"],
+        ["patch", "resourcequotas", *own],
+        ["create", "rolebindings", *own],
+    ):
+        assert not can_i(workshop, "attendee-01", *request), request
+
+
+def test_an_attendee_is_refused_another_rooms_objects_by_the_api_server(workshop, monkeypatch):
+    room = attendee(workshop, "attendee-01", monkeypatch)
+    assert room.namespace == "attendee-01" and not room.local
+    with pytest.raises(tl.ClusterError) as refused:
+        tl.get(room, "deploy/vllm", namespace="attendee-02")
+    assert refused.value.status == 403 and "attendee-02" in refused.value.message
+
+
+def test_two_attendees_run_notebooks_03_to_06_at_once_each_in_their_room(workshop):
+    """The issue's proof: each with their own kubeconfig, at the same time, own answers."""
+    runs = []
+    for name in ATTENDEES:
+        env = os.environ | settings(workshop, name)
+        command = [sys.executable, "-m", "pytest", "--nbmake", "-q", "-p", "no:cacheprovider"]
+        runs.append(
+            subprocess.Popen(
+                [*command, *map(str, NOTEBOOKS)],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
+    outputs = [run.communicate(timeout=1800)[0] for run in runs]
+    for name, run, output in zip(ATTENDEES, runs, outputs, strict=True):
+        assert run.returncode == 0, f"{name}:\n{output[-4000:]}"
+    instructor = tl.connect(local=True)
+    pods = [tl.PodState.of(objects.newest_pod(instructor, namespace=n)) for n in ATTENDEES]
+    assert [p.namespace for p in pods] == ATTENDEES
+    assert len({p.node for p in pods}) == 2, pods  # a GPU node each
+    status = rooms.status(instructor)
+    assert list(status["attendee"]) == ATTENDEES and status["ready"].all(), status
+
+
+def test_a_second_pod_is_refused_by_the_quota_with_the_reason(workshop, monkeypatch):
+    room = attendee(workshop, "attendee-02", monkeypatch)
+    tl.ensure_serving(room, timeout=600)
+    surge = {"spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}}}
+    surge["spec"]["template"] = {"spec": {"terminationGracePeriodSeconds": 61}}
+    quota = tl.connect(local=True).core.read_namespaced_resource_quota
+    eventually(  # a quota's usage is recounted after pods come and go: wait for the truth
+        lambda: (
+            quota("attendee", "attendee-02").status.used[f"requests.{tl.names.GPU_RESOURCE}"] == "1"
+        ),
+        timeout=60,
+        what="the quota counting the one vLLM pod",
+    )
+    tl.patch(room, "deploy/vllm", surge)
+    try:
+        with pytest.raises(tl.errors.QuotaExceeded) as refused:
+            tl.wait_pending(room, timeout=120)
+    finally:
+        tl.apply(room, room.overlay)
+    assert "exceeded quota: attendee" in refused.value.message
+    assert "requests.nvidia.com/gpu=1" in refused.value.message
+    assert "kubectl describe resourcequota -n attendee-02" in refused.value.hint
+
+
+def test_reset_leaves_the_room_and_delete_leaves_nothing(workshop, tmp_path, capsys):
+    instructor = tl.connect(local=True)
+    rooms.reset(instructor, "attendee-01")
+    room = rooms.in_room(instructor, "attendee-01")
+    assert tl.remaining(room, room.overlay).empty
+    assert tl.get(instructor, "namespace/attendee-01")["metadata"]["name"] == "attendee-01"
+    with pytest.raises(tl.ClusterError, match="No attendee 'attendee-09'"):
+        rooms.reset(instructor, "attendee-09")
+    out = tmp_path / "handouts"
+    assert workshop_cli(["create", "--attendees", "1", "--prefix", "extra", "--out", str(out)]) == 0
+    assert (out / "extra-01.kubeconfig").stat().st_mode & 0o077 == 0  # a token: owner only
+    assert workshop_cli(["status"]) == 0
+    assert "extra-01" in capsys.readouterr().out
+    assert workshop_cli(["delete", "--out", str(out)]) == 0  # the fixture's rooms too
+    assert rooms.rooms(instructor) == [] and not list(out.iterdir())
+    left = tl.nodes(instructor)
+    assert not left["node"].str.endswith("-gpu").any(), left
+    for kind in ("clusterrolebindings", "clusterroles"):
+        proc = instructor.run_kubectl("get", kind, "-l", f"{rooms.PART_OF_KEY}={rooms.PART_OF}")
+        assert "No resources found" in proc.stderr, proc.stdout

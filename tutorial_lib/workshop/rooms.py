@@ -1,0 +1,102 @@
+"""The attendees' rooms: namespace, rights and quota, and on the local cluster a GPU node each."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import yaml
+
+from tutorial_lib.errors import ClusterError
+from tutorial_lib.kube import objects, waits
+from tutorial_lib.kube.connection import Connection
+from tutorial_lib.local import paths
+from tutorial_lib.tools import manifests
+
+WORKSHOP = manifests.ROOT / "workshop"
+#: The label on everything the tool creates: ``delete`` and ``status`` find the rooms by it.
+PART_OF_KEY, PART_OF = "app.kubernetes.io/part-of", "vllm-tutorial-workshop"
+#: The simulated node each attendee gets on the local cluster: a copy of ``gpu-node-1``.
+TEMPLATE_NODE = "gpu-node-1"
+
+
+def attendee_names(attendees: int, prefix: str = "attendee") -> list[str]:
+    """``attendee-01`` ...: two digits, so that they sort right up to 99."""
+    return [f"{prefix}-{n:02d}" for n in range(1, attendees + 1)]
+
+
+def in_room(cluster: Connection, name: str) -> Connection:
+    """The instructor's connection, working in one attendee's namespace."""
+    return dataclasses.replace(cluster, namespace=name)
+
+
+def _labelled(obj: dict) -> dict:
+    obj["metadata"].setdefault("labels", {})[PART_OF_KEY] = PART_OF
+    return obj
+
+
+def _room(name: str) -> list[dict]:
+    """The namespace and what ``manifests/workshop`` puts in it, moved there."""
+    namespace = _labelled({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    return [namespace, *manifests.render(WORKSHOP / "attendee.yaml", name)]
+
+
+def _gpu_node(name: str) -> dict:
+    """A simulated g6.xlarge like ``gpu-node-1`` (``tutorial_lib/local/nodes.yaml``)."""
+    nodes = yaml.safe_load_all(paths.package_text("nodes.yaml"))
+    template = next(n for n in nodes if n and n["metadata"]["name"] == TEMPLATE_NODE)
+    node = manifests.moved([template], name)[0]  # no namespace in a node: only its names
+    node["metadata"]["name"] = node["metadata"]["labels"]["kubernetes.io/hostname"] = name
+    return _labelled(node)
+
+
+def create(cluster: Connection, names: list[str]) -> pd.DataFrame:
+    """The rooms of ``names`` (a second call changes nothing); what was applied.
+
+    On the local cluster each attendee also gets a simulated GPU node (``<name>-gpu``),
+    the way an instructor on EKS scales the GPU node group to the number of attendees.
+    """
+    wanted = manifests.render(WORKSHOP / "cluster.yaml")
+    for name in names:
+        wanted += _room(name)
+        if cluster.local:
+            wanted.append(_gpu_node(f"{name}-gpu"))
+    return objects.apply_objects(cluster, wanted, "the workshop's rooms")
+
+
+def rooms(cluster: Connection) -> list[str]:
+    """The attendees' namespaces that exist, sorted."""
+    found = cluster.call(cluster.core.list_namespace, label_selector=f"{PART_OF_KEY}={PART_OF}")
+    return sorted(ns.metadata.name for ns in found.items)
+
+
+def reset(cluster: Connection, name: str) -> pd.DataFrame:
+    """One attendee back to the start: ``tl.reset`` in their namespace; rights stay."""
+    if name not in rooms(cluster):
+        raise ClusterError(f"No attendee {name!r}.", f"The rooms: {', '.join(rooms(cluster))}.")
+    return waits.reset(in_room(cluster, name))
+
+
+def delete(cluster: Connection) -> pd.DataFrame:
+    """Every room, its cluster-wide binding and node, and the shared ClusterRole."""
+    names = rooms(cluster)
+    doomed = [obj for name in names for obj in _room(name)]
+    doomed += [_gpu_node(f"{name}-gpu") for name in names] if cluster.local else []
+    doomed += manifests.render(WORKSHOP / "cluster.yaml")
+    return objects.delete_objects(cluster, doomed, "the workshop's rooms")
+
+
+def status(cluster: Connection) -> pd.DataFrame:
+    """Each attendee's progress: which of the tutorial's objects exist, and their pod."""
+    rows = []
+    for name in rooms(cluster):
+        room = in_room(cluster, name)
+        present = objects.remaining(room, room.overlay)
+        row = {"attendee": name, "objects": ", ".join(sorted(present["kind"])) or "none"}
+        try:
+            pod = objects.PodState.of(objects.newest_pod(room))
+            row |= {"pod": pod.phase, "ready": pod.ready, "node": pod.node or ""}
+        except ClusterError:  # no Deployment yet, or no pod
+            row |= {"pod": "", "ready": False, "node": ""}
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["attendee", "objects", "pod", "ready", "node"])
