@@ -269,3 +269,27 @@ def test_a_workshop_quota_admits_the_deployment_and_the_blogs_14gi_try_but_not_t
     assert quantity_bytes(resources["limits"]["memory"]) <= quantity_bytes(hard["limits.memory"])
     assert int(hard["requests.cpu"]) >= int(resources["requests"]["cpu"])
     assert hard[f"requests.{names.GPU_RESOURCE}"] == resources["requests"][names.GPU_RESOURCE]
+
+
+def test_the_karpenter_nodepool_makes_nodes_the_deployment_fits_and_no_more_than_the_blogs():
+    """Its label is the nodeSelector, its taint is tolerated, g6.xlarge only, at most two."""
+    pool = next(
+        o for o in manifests.render(ROOT / "manifests/karpenter") if o["kind"] == "NodePool"
+    )
+    template = pool["spec"]["template"]
+    pod = by_kind("eks-l4")["Deployment"]["spec"]["template"]["spec"]
+    assert pod["nodeSelector"].items() <= template["metadata"]["labels"].items()
+    tolerated = {(t["key"], t.get("value"), t["effect"]) for t in pod["tolerations"]}
+    assert {(t["key"], t["value"], t["effect"]) for t in template["spec"]["taints"]} <= tolerated
+    types = next(
+        r
+        for r in template["spec"]["requirements"]
+        if r["key"] == "node.kubernetes.io/instance-type"
+    )
+    assert types == {
+        "key": "node.kubernetes.io/instance-type",
+        "operator": "In",
+        "values": ["g6.xlarge"],
+    }
+    assert pool["spec"]["limits"] == {names.GPU_RESOURCE: "2"}  # the node group's 0-2
+    assert pool["spec"]["disruption"]["consolidateAfter"] == "10m"  # the blog's idle time
