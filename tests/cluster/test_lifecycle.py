@@ -12,9 +12,10 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
+import tutorial_lib as tl
 from tests.cluster.conftest import configmap, configmaps, restart_api_server, take
 from tutorial_lib.kube.watch import in_background
-from tutorial_lib.local import cluster, monitoring, paths
+from tutorial_lib.local import cluster, daemons, monitoring, paths
 from tutorial_lib.tools import cache
 
 
@@ -57,3 +58,19 @@ def test_down_closes_every_port_and_up_brings_the_cluster_back(connection):
         assert cache.bin_dir().exists(), "down must keep the binary cache"
     finally:
         assert cluster.up().healthy  # leave a cluster for the tests and notebooks after this
+
+
+def test_up_restarts_a_daemon_whose_code_changed_and_the_pods_come_back(serving, capsys):
+    """After a ``git pull`` the old bridge must not serve on: ``up`` replaces it."""
+    before = daemons.BRIDGE.pid()
+    daemons.BRIDGE.stamp_file.write_text("the code of yesterday")
+    assert daemons.BRIDGE.stale()
+    cluster.up()
+    assert "runtime-bridge runs code from before a change: restarting it" in (
+        capsys.readouterr().out
+    )
+    after = daemons.BRIDGE.pid()
+    assert after is not None and after != before and not daemons.BRIDGE.stale()
+    assert tl.ensure_serving(serving, timeout=600).ready  # its vLLM started again
+    cluster.up()
+    assert "restarting" not in capsys.readouterr().out  # nothing changed: nothing restarts

@@ -385,6 +385,7 @@ def up(current: ClusterStatus | None = None) -> ClusterStatus:
     current = current or status()
     if current.healthy:
         _say(f"Local cluster {versions.CLUSTER_NAME} is already running.")
+        _restart_stale_daemons()
         return current
     if current.exists and not current.api_ready:
         _say(
@@ -451,6 +452,19 @@ def leftover_pids(*, containers_only: bool = False) -> list[int]:
         if ours and daemons.pid_alive(int(proc.name)):
             pids.append(int(proc.name))
     return pids
+
+
+def _restart_stale_daemons() -> None:
+    """Restart a daemon whose code changed since it started (a ``git pull``, an edit).
+
+    The bridge's vLLM containers end with it; the new bridge starts them again, as a
+    kubelet does after a restart.
+    """
+    for daemon in DAEMONS:
+        if daemon.stale():
+            _say(f"The {daemon.name} runs code from before a change: restarting it.")
+            daemon.stop(terminate)
+            daemon.start()
 
 
 def terminate(pids: list[int], grace: float = 10.0) -> None:

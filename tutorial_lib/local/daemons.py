@@ -7,6 +7,7 @@ state dir and the marker variable that ``down`` looks for.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import signal
 import subprocess
@@ -57,6 +58,24 @@ def _proc_state(pid: int) -> str:
         return ""
 
 
+#: The package whose code the daemons run: a change to it makes a running daemon stale.
+PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def code_stamp(package: Path = PACKAGE) -> str:
+    """A digest of the package's Python files and of the environment that would run them.
+
+    One venv running the same code gives the same stamp, by ``python`` or ``python3``
+    (``sys.prefix``); a change to any module (a ``git pull``) or another venv (another clone)
+    gives another.
+    """
+    digest = hashlib.sha256(sys.prefix.encode())
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class Daemon:
     """A long-running helper process of the local cluster."""
@@ -71,6 +90,20 @@ class Daemon:
     @property
     def log(self) -> Path:
         return paths.state_dir() / f"{self.name}.log"
+
+    @property
+    def stamp_file(self) -> Path:
+        """The ``code_stamp`` of the code it was started with."""
+        return paths.state_dir() / f"{self.name}.code"
+
+    def stale(self) -> bool:
+        """Running, but from code that has changed since it started."""
+        if self.pid() is None:
+            return False
+        try:
+            return self.stamp_file.read_text() != code_stamp()
+        except OSError:
+            return True
 
     def pid(self) -> int | None:
         """The running daemon's pid, or None (a stale pid file may name a reused pid)."""
@@ -97,6 +130,7 @@ class Daemon:
                 start_new_session=True,
             )
         self.pid_file.write_text(str(proc.pid))
+        self.stamp_file.write_text(code_stamp())
         time.sleep(1)
         if proc.poll() is not None:
             raise LocalClusterError(f"The {self.name} exited at once. Its log:\n{tail(self.log)}")
@@ -106,6 +140,7 @@ class Daemon:
         if pid is not None:
             terminate([pid], grace)
         self.pid_file.unlink(missing_ok=True)
+        self.stamp_file.unlink(missing_ok=True)
 
 
 BRIDGE = Daemon("runtime-bridge", "tutorial_lib.local.bridge")
