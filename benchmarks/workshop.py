@@ -39,17 +39,21 @@ def main() -> None:
     args = parser.parse_args()
     instructor = tl.connect(local=True)
     names = rooms.attendee_names(args.attendees)
+    already = {p.pid for p in vllm_processes()}  # the tutorial's own pod, if it runs
     rooms.create(instructor, names)
     try:
         started = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
             ready = list(pool.map(lambda n: _serve(instructor, n, started), names))
-        memory = sorted(p.memory_info().rss / GIB for p in vllm_processes())
+        rooms_vllm = [p for p in vllm_processes() if p.pid not in already]
+        memory = sorted(p.memory_info().rss / GIB for p in rooms_vllm)
     finally:
         rooms.delete(instructor)
+    if not memory:
+        raise SystemExit("No vLLM process of the rooms found: is the runtime bridge running?")
     report.heading("Workshop on one local cluster", f"{args.attendees} attendees at once")
     report.table(
-        ["attendees", "all Ready after s", "vLLM processes", "RSS each GiB (min-max)"],
+        ["attendees", "all Ready after s", "rooms' vLLM processes", "RSS each GiB (min-max)"],
         [
             [
                 args.attendees,

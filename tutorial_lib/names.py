@@ -36,3 +36,5 @@ SERVICE_MONITOR_CRD = "servicemonitors.monitoring.coreos.com"
 PROMETHEUS_RULE_CRD = "prometheusrules.monitoring.coreos.com"
 #: The extended resource the NVIDIA device plugin advertises on a GPU node.
 GPU_RESOURCE = "nvidia.com/gpu"
+#: Where ``tl.smoke_test`` leaves its last verdict: an annotation of the Deployment.
+SMOKE_TEST_ANNOTATION = "vllm-tutorial/last-smoke-test"

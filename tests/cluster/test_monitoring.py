@@ -13,6 +13,7 @@ import yaml
 import tutorial_lib as tl
 from tests.helpers import eventually
 from tutorial_lib.kube import objects
+from tutorial_lib.kube.connection import from_kubeconfig
 from tutorial_lib.local import cluster as local_cluster
 from tutorial_lib.local import monitoring as local_monitoring
 from tutorial_lib.local import paths
@@ -199,10 +200,9 @@ def test_smoke_test_reports_prometheus_passed(serving):
     assert report.checks[-1].status == "passed", str(report)
 
 
-def test_reach_through_a_port_forward_as_on_eks(serving, monkeypatch):
+def test_reach_through_a_port_forward_as_on_eks(serving):
     """Away from the local cluster, reach_prometheus tunnels to a Service and closes it."""
-    monkeypatch.setenv("KUBECONFIG", str(paths.kubeconfig_path()))
-    remote = tl.connect(context=local_cluster.CONTEXT)  # as a kubeconfig context, not local
+    remote = from_kubeconfig(paths.kubeconfig_path(), local_cluster.CONTEXT)  # not as local
     assert not remote.local
     with tl.reach_prometheus(
         remote, service="vllm-service", namespace=tl.names.NAMESPACE, port=8000

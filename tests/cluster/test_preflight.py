@@ -23,6 +23,7 @@ import tutorial_lib as tl
 from tests.helpers import eventually
 from tutorial_lib import names
 from tutorial_lib.kube import preflight as pf
+from tutorial_lib.kube.connection import from_kubeconfig
 from tutorial_lib.local import cluster as local_cluster
 from tutorial_lib.local import paths
 
@@ -116,10 +117,12 @@ def node_group(connection, tmp_path) -> Iterator[NodeGroup]:
 
 
 @pytest.fixture
-def as_on_eks(connection, monkeypatch) -> tl.Connection:
-    """The same cluster as a kubeconfig context, not as the local cluster: the EKS path."""
-    monkeypatch.setenv("KUBECONFIG", str(paths.kubeconfig_path()))
-    remote = tl.connect(context=local_cluster.CONTEXT)
+def as_on_eks(connection) -> tl.Connection:
+    """The same cluster as a plain kubeconfig context, not as the local cluster: the EKS path.
+
+    (``tl.connect`` would recognise the local cluster's server and treat it as local.)
+    """
+    remote = from_kubeconfig(paths.kubeconfig_path(), local_cluster.CONTEXT)
     assert not remote.local
     return remote
 

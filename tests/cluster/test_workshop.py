@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 import tutorial_lib as tl
 from tests.helpers import ROOT, eventually
@@ -22,8 +23,18 @@ from tutorial_lib.workshop import access, rooms
 from tutorial_lib.workshop.__main__ import main as workshop_cli
 
 ATTENDEES = rooms.attendee_names(2)
-NOTEBOOKS = [ROOT / "notebooks" / f"{n}.ipynb" for n in ("03_deployment", "04_service")]
-NOTEBOOKS += [ROOT / "notebooks" / f"{n}.ipynb" for n in ("05_monitoring", "06_smoke_test")]
+#: The issue's 03 to 06, and 00 and 02 before them: the plan's first hour, in a room.
+NOTEBOOKS = [
+    ROOT / "notebooks" / f"{name}.ipynb"
+    for name in (
+        "00_setup",
+        "02_network_policy",
+        "03_deployment",
+        "04_service",
+        "05_monitoring",
+        "06_smoke_test",
+    )
+]
 
 
 def settings(folder: Path, name: str) -> dict[str, str]:
@@ -96,13 +107,14 @@ def test_an_attendee_may_do_what_the_notebooks_need_and_nothing_else(workshop):
 
 def test_an_attendee_is_refused_another_rooms_objects_by_the_api_server(workshop, monkeypatch):
     room = attendee(workshop, "attendee-01", monkeypatch)
-    assert room.namespace == "attendee-01" and not room.local
+    assert room.namespace == "attendee-01"
+    assert room.local and room.prometheus_url  # the local cluster, through their own kubeconfig
     with pytest.raises(tl.ClusterError) as refused:
         tl.get(room, "deploy/vllm", namespace="attendee-02")
     assert refused.value.status == 403 and "attendee-02" in refused.value.message
 
 
-def test_two_attendees_run_notebooks_03_to_06_at_once_each_in_their_room(workshop):
+def test_two_attendees_run_the_notebooks_at_once_each_in_their_room(workshop):
     """The issue's proof: each with their own kubeconfig, at the same time, own answers."""
     runs = []
     for name in ATTENDEES:
@@ -127,6 +139,7 @@ def test_two_attendees_run_notebooks_03_to_06_at_once_each_in_their_room(worksho
     assert len({p.node for p in pods}) == 2, pods  # a GPU node each
     status = rooms.status(instructor)
     assert list(status["attendee"]) == ATTENDEES and status["ready"].all(), status
+    assert status["smoke test"].str.startswith("passed at ").all(), status  # notebook 06's
 
 
 def test_a_second_pod_is_refused_by_the_quota_with_the_reason(workshop, monkeypatch):
@@ -173,3 +186,21 @@ def test_reset_leaves_the_room_and_delete_leaves_nothing(workshop, tmp_path, cap
     for kind in ("clusterrolebindings", "clusterroles"):
         proc = instructor.run_kubectl("get", kind, "-l", f"{rooms.PART_OF_KEY}={rooms.PART_OF}")
         assert "No resources found" in proc.stderr, proc.stdout
+
+
+def test_a_room_refuses_a_privileged_pod(workshop):
+    """Pod Security ``restricted`` on every room: nothing that could take over a shared node."""
+    privileged = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "root-on-the-node", "namespace": "attendee-01"},
+        "spec": {
+            "containers": [
+                {"name": "c", "image": "busybox", "securityContext": {"privileged": True}}
+            ]
+        },
+    }
+    proc = tl.connect(local=True).run_kubectl(
+        "create", "--dry-run=server", "-f", "-", input=yaml.safe_dump(privileged)
+    )
+    assert proc.returncode != 0 and 'violates PodSecurity "restricted' in proc.stderr, proc.stderr

@@ -6,8 +6,11 @@ The one place the tutorial's API reaches the local cluster package: everything a
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
+
+import yaml
 
 from tutorial_lib import names
 from tutorial_lib.kube.connection import Connection, from_kubeconfig
@@ -45,14 +48,30 @@ def connect(
                 flush=True,
             )
         local_cluster.up(current)
-        installed = runtime.installed()
-        return from_kubeconfig(
-            paths.kubeconfig_path(),
-            local_cluster.CONTEXT,
-            local=True,
-            namespace=namespace,
-            prometheus_url=monitoring.url(),
-            vllm_here=runtime.command(installed) if installed else None,
-        )
+        admin = from_kubeconfig(paths.kubeconfig_path(), local_cluster.CONTEXT, namespace=namespace)
+        return _as_local(admin)
     kubeconfig = Path(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0])
-    return from_kubeconfig(kubeconfig.expanduser(), context, namespace=namespace)
+    yours = from_kubeconfig(kubeconfig.expanduser(), context, namespace=namespace)
+    # A kubeconfig of your own for the local cluster (a workshop attendee's, on the machine
+    # that runs it): the local cluster still, with its Prometheus, runtime and stand-in model.
+    return _as_local(yours) if _reaches_local_cluster(yours) else yours
+
+
+def _as_local(connection: Connection) -> Connection:
+    installed = runtime.installed()
+    return dataclasses.replace(
+        connection,
+        local=True,
+        prometheus_url=monitoring.url(),
+        vllm_here=runtime.command(installed) if installed else None,
+    )
+
+
+def _reaches_local_cluster(connection: Connection) -> bool:
+    """Whether the connection's API server is the local cluster's, which runs here."""
+    try:
+        local = yaml.safe_load(paths.kubeconfig_path().read_text())
+        server = local["clusters"][0]["cluster"]["server"]
+    except (OSError, KeyError, IndexError, TypeError, yaml.YAMLError):
+        return False
+    return connection.api.configuration.host.rstrip("/") == server.rstrip("/")

@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 import pandas as pd
@@ -19,7 +21,7 @@ from tutorial_lib import names
 from tutorial_lib.api.prometheus import reach_prometheus
 from tutorial_lib.errors import CheckFailed, PrometheusError, TutorialError
 from tutorial_lib.kube.connection import Connection
-from tutorial_lib.kube.objects import endpoints, newest_pod, ready
+from tutorial_lib.kube.objects import endpoints, newest_pod, patch, ready
 from tutorial_lib.kube.portforward import port_forward
 from tutorial_lib.serving import completions, promql
 
@@ -146,7 +148,9 @@ def smoke_test(
 ) -> SmokeReport:
     """Run the blog's five checks; the report's ``passed`` is what CI and readers assert.
 
-    It never raises for a check that fails: the report says which and why. ``local_port``
+    It never raises for a check that fails: the report says which and why, and leaves its
+    verdict on the Deployment as the annotation ``vllm-tutorial/last-smoke-test`` (the
+    instructor's ``status`` reads it; ``kubectl annotate`` would do the same). ``local_port``
     is the tunnel's port on this machine (the blog's ``8000:8000``); by default kubectl
     picks a free one.
     """
@@ -170,4 +174,19 @@ def smoke_test(
             Check("a completion", "failed", detail),
         ]
     report.checks.append(_prometheus_target(cluster, prometheus_url, namespace))
+    _record(cluster, deployment, namespace, report)
     return report
+
+
+def _record(cluster: Connection, deployment: str, namespace: str, report: SmokeReport) -> None:
+    """Leave the verdict on the Deployment, where an instructor's ``status`` reads it.
+
+    An annotation of the Deployment itself, not of its pod template: no rollout. Best
+    effort: a user who may not patch the Deployment still gets the report.
+    """
+    failed = [c.name for c in report.checks if c.status == "failed"]
+    verdict = f"failed: {', '.join(failed)}" if failed else "passed"
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    change = {"metadata": {"annotations": {names.SMOKE_TEST_ANNOTATION: f"{verdict} at {stamp}"}}}
+    with contextlib.suppress(TutorialError):
+        patch(cluster, f"deploy/{deployment}", change, namespace)

@@ -142,8 +142,9 @@ def scheduling(cluster: Connection, pod: PodLike, namespace: str | None = None) 
     rows = []
     for node in cluster.call(cluster.core.list_node).items:
         reasons = _node_verdict(pod, node, usage.get(node.metadata.name, _NodeUse()))
-        fits = not reasons
+        fits: bool | None = not reasons
         if not complete:  # a workshop attendee: other namespaces' pods are not theirs to see
+            fits = False if reasons else None  # room enough for this namespace: unknown
             reasons.append(f"(counting only the pods of {pod.metadata.namespace})")
         rows.append({"node": node.metadata.name, "fits": fits, "why not": "; ".join(reasons)})
     return pd.DataFrame(rows, columns=["node", "fits", "why not"])

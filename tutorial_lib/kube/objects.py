@@ -84,6 +84,8 @@ def _live(
     cluster: Connection, objects: list[dict], *, unknown_kinds_ok: bool = False
 ) -> dict[tuple[str, str, str], dict]:
     """Each of ``objects`` that exists, as the server has it now."""
+    if not objects:
+        return {}
     proc = cluster.run_kubectl(
         "get", "--ignore-not-found", "-o", "json", "-f", "-", input=yaml.safe_dump_all(objects)
     )
@@ -122,7 +124,13 @@ def apply(cluster: Connection, target: str | Path, *, dry_run: bool = False) -> 
 def apply_objects(
     cluster: Connection, objects: list[dict], what: str, *, dry_run: bool = False
 ) -> pd.DataFrame:
-    """``apply`` for objects already rendered; ``what`` names them in an error."""
+    """``apply`` for objects already rendered; ``what`` names them in an error.
+
+    Nothing to apply (a Namespace alone, rendered for a room that is not its own) is an
+    empty table, not kubectl's "no objects passed to apply".
+    """
+    if not objects:
+        return pd.DataFrame(columns=[*_KEY, "action"])
     objects = _ordered(objects)
     live = _live(cluster, objects, unknown_kinds_ok=True)
     before = {key: obj["metadata"]["resourceVersion"] for key, obj in live.items()}
@@ -189,6 +197,8 @@ def delete_objects(
     cluster: Connection, objects: list[dict], what: str, *, wait: bool = True
 ) -> pd.DataFrame:
     """``delete`` for objects already rendered; ``what`` names them in an error."""
+    if not objects:
+        return pd.DataFrame(columns=[*_KEY, "deleted"])
     objects = list(reversed(_ordered(objects)))
     before = _live(cluster, objects)
     proc = cluster.run_kubectl(

@@ -44,7 +44,10 @@ def module_zip(module: str, version: str, h1: str) -> zipfile.ZipFile:
     """The module's zip, from the cache or the proxy; refused when its hash is not ``h1``."""
     path = cache.cache_dir() / "gomod" / f"{escaped(module).replace('/', '_')}@{version}.zip"
     if path.exists():
-        return zipfile.ZipFile(path)
+        cached = zipfile.ZipFile(path)
+        if hash1(cached) == h1:  # a few milliseconds: a damaged cache is fetched again
+            return cached
+        cached.close()
     url = f"{proxy()}/{escaped(module)}/@v/{version}.zip"
     try:
         data = downloads.fetch(url)
@@ -68,4 +71,5 @@ def module_zip(module: str, version: str, h1: str) -> zipfile.ZipFile:
 
 def read(module: str, version: str, h1: str, name: str) -> str:
     """One file of the module, by its path inside the module."""
-    return module_zip(module, version, h1).read(f"{module}@{version}/{name}").decode()
+    with module_zip(module, version, h1) as archive:
+        return archive.read(f"{module}@{version}/{name}").decode()

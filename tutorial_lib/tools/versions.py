@@ -9,6 +9,7 @@ KUBE_SCORE = "v1.20.0"
 #: The other manifest linter, from PyPI into a venv of its own (checkov-requirements.txt).
 CHECKOV = "3.3.30"
 #: Karpenter's AWS provider: its CRDs (NodePool, EC2NodeClass) validate manifests/karpenter.
-#: The module and its go.sum hash, read from the Go module proxy (tools/gomodules.py).
+#: The module, read from the Go module proxy (tools/gomodules.py), and its go.sum hash as Go
+#: recorded it (``GOTOOLCHAIN=go1.27.3 go mod download -json <module>@<version>``: "Sum").
 KARPENTER_AWS = ("github.com/aws/karpenter-provider-aws", "v1.15.2")
 KARPENTER_AWS_H1 = "h1:RGw64PB2ROUHZIUhBqjO78l3zJ9YctnWeullrr4cxYI="

@@ -10,11 +10,18 @@ from tutorial_lib.errors import TutorialError
 from tutorial_lib.workshop import access, rooms
 
 
+def _attendees(text: str) -> int:
+    count = int(text)
+    if not 1 <= count <= 99:
+        raise argparse.ArgumentTypeError("from 1 to 99 (the rooms are numbered with two digits)")
+    return count
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tutorial_lib.workshop", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="a namespace, rights, quota and kubeconfig each")
-    create.add_argument("--attendees", type=int, required=True)
+    create.add_argument("--attendees", type=_attendees, required=True, help="1 to 99")
     create.add_argument("--prefix", default="attendee")
     create.add_argument("--out", type=Path, default=Path("workshop"), help="for the kubeconfigs")
     create.add_argument("--hours", type=float, default=12, help="how long the tokens last")

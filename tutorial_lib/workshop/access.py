@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from pathlib import Path
 
 import yaml
@@ -12,7 +13,6 @@ from kubernetes import client
 from tutorial_lib.api.connect import CLUSTER_ENV, NAMESPACE_ENV
 from tutorial_lib.errors import ClusterError
 from tutorial_lib.kube.connection import Connection
-from tutorial_lib.tools.manifests import OVERLAY_ENV
 
 #: The ServiceAccount ``manifests/workshop/attendee.yaml`` gives each attendee.
 ACCOUNT = "attendee"
@@ -61,18 +61,23 @@ def write(cluster: Connection, namespace: str, folder: Path, *, hours: float = 1
     }
     folder.mkdir(parents=True, exist_ok=True)
     kubeconfig = (folder / f"{namespace}.kubeconfig").resolve()
-    kubeconfig.touch(mode=0o600)  # a token: readable by its owner only
-    kubeconfig.write_text(yaml.safe_dump(config, sort_keys=False))
+    _write_private(kubeconfig, yaml.safe_dump(config, sort_keys=False))
     settings = {
         "KUBECONFIG": str(kubeconfig),
         CLUSTER_ENV: context,
         NAMESPACE_ENV: namespace,
     }
-    if cluster.local:  # the stand-in model: the shared cluster is the local one
-        settings[OVERLAY_ENV] = os.environ.get(OVERLAY_ENV) or "local"
-    env = folder / f"{namespace}.env"
-    env.write_text("".join(f"export {key}={value}\n" for key, value in settings.items()))
+    lines = (f"export {key}={shlex.quote(value)}\n" for key, value in settings.items())
+    (folder / f"{namespace}.env").write_text("".join(lines))
     return kubeconfig
+
+
+def _write_private(path: Path, text: str) -> None:
+    """A file only its owner may read, also when it existed before: it holds a token."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(text)
 
 
 def remove(folder: Path, namespace: str) -> None:

@@ -7,6 +7,7 @@ import dataclasses
 import pandas as pd
 import yaml
 
+from tutorial_lib import names
 from tutorial_lib.errors import ClusterError
 from tutorial_lib.kube import objects, waits
 from tutorial_lib.kube.connection import Connection
@@ -18,6 +19,9 @@ WORKSHOP = manifests.ROOT / "workshop"
 PART_OF_KEY, PART_OF = "app.kubernetes.io/part-of", "vllm-tutorial-workshop"
 #: The simulated node each attendee gets on the local cluster: a copy of ``gpu-node-1``.
 TEMPLATE_NODE = "gpu-node-1"
+#: Pod Security Admission on every room: no privileged, hostPath or hostNetwork pod on the
+#: shared nodes. The tutorial's Deployment meets ``restricted`` (docs/blog-corrections.md #12).
+POD_SECURITY = {"pod-security.kubernetes.io/enforce": "restricted"}
 
 
 def attendee_names(attendees: int, prefix: str = "attendee") -> list[str]:
@@ -37,27 +41,27 @@ def _labelled(obj: dict) -> dict:
 
 def _room(name: str) -> list[dict]:
     """The namespace and what ``manifests/workshop`` puts in it, moved there."""
-    namespace = _labelled({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    meta = {"name": name, "labels": dict(POD_SECURITY)}
+    namespace = _labelled({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
     return [namespace, *manifests.render(WORKSHOP / "attendee.yaml", name)]
 
 
 def _gpu_node(name: str) -> dict:
     """A simulated g6.xlarge like ``gpu-node-1`` (``tutorial_lib/local/nodes.yaml``)."""
     nodes = yaml.safe_load_all(paths.package_text("nodes.yaml"))
-    template = next(n for n in nodes if n and n["metadata"]["name"] == TEMPLATE_NODE)
-    node = manifests.moved([template], name)[0]  # no namespace in a node: only its names
+    node = next(n for n in nodes if n and n["metadata"]["name"] == TEMPLATE_NODE)
     node["metadata"]["name"] = node["metadata"]["labels"]["kubernetes.io/hostname"] = name
     return _labelled(node)
 
 
-def create(cluster: Connection, names: list[str]) -> pd.DataFrame:
-    """The rooms of ``names`` (a second call changes nothing); what was applied.
+def create(cluster: Connection, attendees: list[str]) -> pd.DataFrame:
+    """The rooms of ``attendees`` (a second call changes nothing); what was applied.
 
     On the local cluster each attendee also gets a simulated GPU node (``<name>-gpu``),
     the way an instructor on EKS scales the GPU node group to the number of attendees.
     """
     wanted = manifests.render(WORKSHOP / "cluster.yaml")
-    for name in names:
+    for name in attendees:
         wanted += _room(name)
         if cluster.local:
             wanted.append(_gpu_node(f"{name}-gpu"))
@@ -72,16 +76,17 @@ def rooms(cluster: Connection) -> list[str]:
 
 def reset(cluster: Connection, name: str) -> pd.DataFrame:
     """One attendee back to the start: ``tl.reset`` in their namespace; rights stay."""
-    if name not in rooms(cluster):
-        raise ClusterError(f"No attendee {name!r}.", f"The rooms: {', '.join(rooms(cluster))}.")
+    existing = rooms(cluster)
+    if name not in existing:
+        raise ClusterError(f"No attendee {name!r}.", f"The rooms: {', '.join(existing)}.")
     return waits.reset(in_room(cluster, name))
 
 
 def delete(cluster: Connection) -> pd.DataFrame:
     """Every room, its cluster-wide binding and node, and the shared ClusterRole."""
-    names = rooms(cluster)
-    doomed = [obj for name in names for obj in _room(name)]
-    doomed += [_gpu_node(f"{name}-gpu") for name in names] if cluster.local else []
+    attendees = rooms(cluster)
+    doomed = [obj for name in attendees for obj in _room(name)]
+    doomed += [_gpu_node(f"{name}-gpu") for name in attendees] if cluster.local else []
     doomed += manifests.render(WORKSHOP / "cluster.yaml")
     return objects.delete_objects(cluster, doomed, "the workshop's rooms")
 
@@ -93,10 +98,14 @@ def status(cluster: Connection) -> pd.DataFrame:
         room = in_room(cluster, name)
         present = objects.remaining(room, room.overlay)
         row = {"attendee": name, "objects": ", ".join(sorted(present["kind"])) or "none"}
+        row |= {"pod": "", "ready": False, "node": "", "smoke test": ""}
         try:
+            meta = objects.get(room, f"deploy/{names.DEPLOYMENT}")["metadata"]
+            row["smoke test"] = meta.get("annotations", {}).get(names.SMOKE_TEST_ANNOTATION, "")
             pod = objects.PodState.of(objects.newest_pod(room))
             row |= {"pod": pod.phase, "ready": pod.ready, "node": pod.node or ""}
-        except ClusterError:  # no Deployment yet, or no pod
-            row |= {"pod": "", "ready": False, "node": ""}
+        except ClusterError:  # no Deployment yet, or scaled to zero (notebook 07)
+            pass
         rows.append(row)
-    return pd.DataFrame(rows, columns=["attendee", "objects", "pod", "ready", "node"])
+    columns = ["attendee", "objects", "pod", "ready", "node", "smoke test"]
+    return pd.DataFrame(rows, columns=columns)
