@@ -1,4 +1,6 @@
-"""connect() explains a missing kubeconfig or an unknown context, with the fix."""
+"""connect() explains a missing kubeconfig or an unknown context, and knows the local cluster."""
+
+import dataclasses
 
 import pytest
 
@@ -57,3 +59,32 @@ def test_cleanup_check_fails_loudly_when_the_cluster_cannot_be_asked(unreachable
     """remaining() must not report "nothing left" because it could not look."""
     with pytest.raises(ClusterError, match="Cannot read the current objects"):
         remaining(unreachable, unreachable.overlay)
+
+
+def test_a_kubeconfig_of_ones_own_for_the_local_cluster_is_the_local_cluster(
+    tmp_path, monkeypatch, no_local_cluster
+):
+    """A workshop attendee's token for the local cluster: its Prometheus and overlay too."""
+    monkeypatch.setenv("VLLM_TUTORIAL_STATE", str(tmp_path / "state"))
+    local = connect_module.paths.kubeconfig_path()
+    local.parent.mkdir(parents=True)
+    write_kubeconfig(local, server="https://127.0.0.1:32764", context="kwok-vllm-tutorial")
+    mine = write_kubeconfig(tmp_path / "attendee.yaml", server="https://127.0.0.1:32764/")
+    monkeypatch.setenv("KUBECONFIG", str(mine))
+    cluster = tl.connect(context="real", namespace="attendee-01")
+    assert cluster.local and cluster.kubeconfig == mine and cluster.namespace == "attendee-01"
+    assert cluster.prometheus_url == connect_module.monitoring.url()
+    assert cluster.overlay.name == "local"
+    elsewhere = write_kubeconfig(tmp_path / "eks.yaml", server="https://eks.example:443")
+    monkeypatch.setenv("KUBECONFIG", str(elsewhere))
+    assert not tl.connect(context="real").local
+
+
+def test_applying_only_the_namespace_in_a_room_asks_the_server_nothing(unreachable):
+    """Notebook 02 applies namespace.yaml; in a room that is nothing to do, not an error."""
+    room = dataclasses.replace(unreachable, namespace="attendee-01")
+    namespace_only = tl.manifests.ROOT / "base" / "namespace.yaml"
+    assert tl.apply(room, namespace_only).empty
+    assert tl.delete(room, namespace_only).empty
+    with pytest.raises(ClusterError):  # in ml-models it is applied, and the server is asked
+        tl.apply(unreachable, namespace_only)
