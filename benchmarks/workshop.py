@@ -18,19 +18,15 @@ import psutil
 import report
 
 import tutorial_lib as tl
+from tutorial_lib.local import cluster
 from tutorial_lib.workshop import rooms
 
 GIB = 2**30
 
 
 def vllm_processes() -> list[psutil.Process]:
-    """The local vLLM servers: one process per pod (VLLM_ENABLE_V1_MULTIPROCESSING=0)."""
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        command = process.info["cmdline"] or []
-        if any(part.endswith("/vllm") for part in command[:2]) and "serve" in command:
-            found.append(process)
-    return found
+    """The local cluster's pod processes: one vLLM each (VLLM_ENABLE_V1_MULTIPROCESSING=0)."""
+    return [psutil.Process(pid) for pid in cluster.leftover_pids(containers_only=True)]
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from tutorial_lib.kube.objects import (
     nodes,
     patch,
     remaining,
+    reset,
     scale,
     set_resources,
 )
@@ -33,7 +34,6 @@ from tutorial_lib.kube.portforward import port_forward
 from tutorial_lib.kube.preflight import preflight
 from tutorial_lib.kube.waits import (
     ensure_serving,
-    reset,
     wait_crashing,
     wait_endpoints,
     wait_gone,

@@ -7,6 +7,7 @@ writes (a ServiceAccount token each), and every denial comes from the API server
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -40,7 +41,8 @@ NOTEBOOKS = [
 def settings(folder: Path, name: str) -> dict[str, str]:
     """The attendee's ``.env`` as the environment ``source`` would make of it."""
     lines = (folder / f"{name}.env").read_text().splitlines()
-    return dict(line.removeprefix("export ").split("=", 1) for line in lines)
+    words = [shlex.split(line.removeprefix("export "))[0] for line in lines]
+    return dict(word.split("=", 1) for word in words)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from tutorial_lib import names
 from tutorial_lib.errors import ClusterError, NotFound, TutorialError
 from tutorial_lib.kube import resources
 from tutorial_lib.kube.connection import Connection
-from tutorial_lib.tools import manifests
+from tutorial_lib.tools import manifests, monitoring
 
 #: Applied first and deleted last, so that what the other objects live in exists.
 _FIRST = ("CustomResourceDefinition", "Namespace")
@@ -224,8 +224,24 @@ def remaining(cluster: Connection, target: str | Path) -> pd.DataFrame:
 
     kubectl equivalent: ``kubectl get -k manifests/overlays/local --ignore-not-found``.
     """
-    left = _live(cluster, manifests.render(target, cluster.namespace))
-    return pd.DataFrame(list(left), columns=list(_KEY))
+    return remaining_objects(cluster, manifests.render(target, cluster.namespace))
+
+
+def remaining_objects(cluster: Connection, objects: list[dict]) -> pd.DataFrame:
+    """``remaining`` for objects already rendered."""
+    return pd.DataFrame(list(_live(cluster, objects)), columns=list(_KEY))
+
+
+def reset(cluster: Connection) -> pd.DataFrame:
+    """Back to the start of notebook 02: the tutorial's objects deleted from the namespace.
+
+    The monitoring objects (notebook 05) and the overlay's go; so does the namespace when it
+    is the tutorial's own, while an attendee's stays with its quota and rights (the
+    instructor's). kubectl equivalent: ``kubectl delete -k manifests/monitoring`` and
+    ``kubectl delete -k manifests/overlays/local``, with ``--ignore-not-found``.
+    """
+    rules = delete(cluster, monitoring.MONITORING)
+    return pd.concat([rules, delete(cluster, cluster.overlay)], ignore_index=True)
 
 
 def scale(

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import pandas as pd
 from kubernetes import client
 from tqdm.auto import tqdm
 
@@ -24,14 +23,12 @@ from tutorial_lib.kube.logs import log_stream
 from tutorial_lib.kube.objects import (
     PodState,
     apply,
-    delete,
     deployment_selector,
     endpoints,
     ready,
     selector,
 )
 from tutorial_lib.kube.watch import Background, Event, ListWatch, in_background
-from tutorial_lib.tools import monitoring
 
 _TICK = 1.0
 #: How long a ResourceQuota's refusal must last to be final (its usage lags a deletion).
@@ -446,15 +443,3 @@ def ensure_serving(cluster: Connection, *, timeout: float = 900) -> PodState:
     """
     apply(cluster, cluster.overlay)
     return wait_ready(cluster, timeout=timeout)
-
-
-def reset(cluster: Connection) -> pd.DataFrame:
-    """Back to the start of notebook 02: the tutorial's objects deleted from the namespace.
-
-    The monitoring objects (notebook 05) and the overlay's go; so does the namespace when it
-    is the tutorial's own, while an attendee's stays with its quota and rights (the
-    instructor's). kubectl equivalent: ``kubectl delete -k manifests/monitoring`` and
-    ``kubectl delete -k manifests/overlays/local``, with ``--ignore-not-found``.
-    """
-    rules = delete(cluster, monitoring.MONITORING)
-    return pd.concat([rules, delete(cluster, cluster.overlay)], ignore_index=True)

@@ -104,8 +104,8 @@ def wait_for_target(
             up &= ours["scrape_interval"] == interval
         return ours if up.any() else None
 
-    wanted = f"a target in {namespace} to be up" + (f" every {interval}" if interval else "")
-    return _poll(wanted, probe, timeout, "none is")
+    every = f" every {interval}" if interval else ""
+    return _poll(f"a target in {namespace} up{every}", probe, timeout, f"none is up{every}")
 
 
 def wait_for_value(url: str, promql: str, timeout: float = 90) -> pd.DataFrame:
@@ -149,11 +149,11 @@ def query_range(url: str, promql: str, *, minutes: float = 10, step: str = "15s"
     Prometheus evaluates the query at every ``step``, repeating a series' last sample
     between scrapes; :func:`samples` gives the scrapes themselves.
     """
-    end = pd.Timestamp.now(tz="UTC")
+    now = pd.Timestamp.now(tz="UTC")
     params = {
         "query": promql,
-        "start": str((end - pd.Timedelta(minutes=minutes)).timestamp()),
-        "end": str(end.timestamp()),
+        "start": str((now - pd.Timedelta(minutes=minutes)).timestamp()),
+        "end": str(now.timestamp()),
         "step": step,
     }
     rows = []

@@ -9,7 +9,7 @@ import yaml
 
 from tutorial_lib import names
 from tutorial_lib.errors import ClusterError
-from tutorial_lib.kube import objects, waits
+from tutorial_lib.kube import objects
 from tutorial_lib.kube.connection import Connection
 from tutorial_lib.local import paths
 from tutorial_lib.tools import manifests
@@ -79,7 +79,7 @@ def reset(cluster: Connection, name: str) -> pd.DataFrame:
     existing = rooms(cluster)
     if name not in existing:
         raise ClusterError(f"No attendee {name!r}.", f"The rooms: {', '.join(existing)}.")
-    return waits.reset(in_room(cluster, name))
+    return objects.reset(in_room(cluster, name))
 
 
 def delete(cluster: Connection) -> pd.DataFrame:
@@ -94,9 +94,10 @@ def delete(cluster: Connection) -> pd.DataFrame:
 def status(cluster: Connection) -> pd.DataFrame:
     """Each attendee's progress: which of the tutorial's objects exist, and their pod."""
     rows = []
+    rendered = manifests.render(cluster.overlay)  # once: each room gets a moved copy
     for name in rooms(cluster):
         room = in_room(cluster, name)
-        present = objects.remaining(room, room.overlay)
+        present = objects.remaining_objects(room, manifests.moved(rendered, name))
         row = {"attendee": name, "objects": ", ".join(sorted(present["kind"])) or "none"}
         row |= {"pod": "", "ready": False, "node": "", "smoke test": ""}
         try:
