@@ -407,6 +407,7 @@ def up(current: ClusterStatus | None = None) -> ClusterStatus:
     _wait_nodes_ready()
     runtime.ensure_runtime()
     binaries.ensure("prometheus")
+    _restart_stale_daemons()  # a daemon that survived the repair may run older code
     for daemon in DAEMONS:
         daemon.start()
     deadline = time.monotonic() + 20  # Prometheus opens its TSDB first
