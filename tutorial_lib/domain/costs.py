@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-#: The blog's figure for a g6.xlarge (on demand; region-dependent).
-G6_XLARGE_PER_HOUR = 0.70
+from tutorial_lib.domain.prices import G6_XLARGE_PER_HOUR
+
 HOURS_PER_MONTH = 730  # 365 x 24 / 12
 #: The Cluster Autoscaler's default scale-down-unneeded-time: billed idle time per session.
 IDLE_TAIL_HOURS = 10 / 60
