@@ -97,15 +97,31 @@ def go_run(args: list[str], *, cwd: Path, desc: str, log: Path) -> None:
 
 
 def go_install(
-    package: str, version: str, ldflags: str = "-s -w", tags: str = ""
+    package: str,
+    version: str,
+    ldflags: str = "-s -w",
+    tags: str = "",
+    *,
+    build_name: str = "",
+    toolchain: str = "",
 ) -> Callable[[Path], None]:
-    """Build a command whose module ``go install`` accepts as published."""
-    name = package.rsplit("/", 1)[-1]
+    """Build a command whose module ``go install`` accepts as published.
+
+    ``build_name``: its build folder and log when the command's name is another binary's
+    too. ``toolchain``: ``GOTOOLCHAIN`` for a module whose go.mod wants a newer Go than
+    this one, unless the reader set ``GOTOOLCHAIN`` (``auto`` fetches exactly the Go that
+    go.mod names from the module proxy).
+    """
+    command = package.rsplit("/", 1)[-1]
+    name = build_name or command
 
     def build(dest: Path) -> None:
         gobin = build_dir(name) / "bin"
         gobin.mkdir(parents=True, exist_ok=True)
         log = build_log(name)
+        env = go_env() | {"GOBIN": str(gobin)}
+        if toolchain and "GOTOOLCHAIN" not in os.environ:
+            env["GOTOOLCHAIN"] = toolchain
         run_logged(
             [
                 go(),
@@ -116,12 +132,12 @@ def go_install(
                 ldflags,
                 f"{package}@{version}",
             ],
-            env=go_env() | {"GOBIN": str(gobin)},
+            env=env,
             desc=f"Building {name} {version}",
             log=log,
             hint=f"The Go build log is {log}.",
         )
-        shutil.copy2(gobin / name, dest)
+        shutil.copy2(gobin / command, dest)
 
     return build
 

@@ -16,6 +16,7 @@ import io
 import os
 import re
 import zipfile
+from pathlib import Path
 
 from tutorial_lib.errors import ToolError
 from tutorial_lib.tools import cache, downloads
@@ -40,9 +41,18 @@ def hash1(archive: zipfile.ZipFile) -> str:
     return "h1:" + base64.b64encode(hashlib.sha256("".join(lines).encode()).digest()).decode()
 
 
+def cache_dir() -> Path:
+    """Where the zips are kept (a workshop bundle carries them)."""
+    return cache.cache_dir() / "gomod"
+
+
+def zip_path(module: str, version: str) -> Path:
+    return cache_dir() / f"{escaped(module).replace('/', '_')}@{version}.zip"
+
+
 def module_zip(module: str, version: str, h1: str) -> zipfile.ZipFile:
     """The module's zip, from the cache or the proxy; refused when its hash is not ``h1``."""
-    path = cache.cache_dir() / "gomod" / f"{escaped(module).replace('/', '_')}@{version}.zip"
+    path = zip_path(module, version)
     if path.exists():
         cached = zipfile.ZipFile(path)
         if hash1(cached) == h1:  # a few milliseconds: a damaged cache is fetched again
