@@ -13,10 +13,12 @@ from tutorial_lib.api.smoke import smoke_test
 from tutorial_lib.domain import costs, flows, sizing, startup
 from tutorial_lib.domain.calculator import Calculator
 from tutorial_lib.errors import ClusterError, TutorialError
+from tutorial_lib.kube import nodegroup
 from tutorial_lib.kube.cli import kubectl
 from tutorial_lib.kube.connection import Connection
 from tutorial_lib.kube.diagnose import explain, scheduling
 from tutorial_lib.kube.logs import logs, show_logs
+from tutorial_lib.kube.nodegroup import node_group, wait_node_gone
 from tutorial_lib.kube.objects import (
     PodState,
     apply,
@@ -84,6 +86,8 @@ __all__ = [
     "monitoring",
     "names",
     "netpol",
+    "node_group",
+    "nodegroup",
     "nodes",
     "overlay",
     "patch",
@@ -106,62 +110,7 @@ __all__ = [
     "wait_crashing",
     "wait_endpoints",
     "wait_gone",
-    "wait_pending",
-    "wait_ready",
-]
-
-__all__ = [
-    "Calculator",
-    "ClusterError",
-    "Connection",
-    "LiveStartup",
-    "PodState",
-    "TutorialError",
-    "apply",
-    "ask",
-    "bench_serve",
-    "chat",
-    "complete",
-    "connect",
-    "costs",
-    "delete",
-    "endpoints",
-    "ensure_serving",
-    "errors",
-    "explain",
-    "flows",
-    "get",
-    "has_chat_template",
-    "histogram_quantile",
-    "kubectl",
-    "load",
-    "logs",
-    "manifests",
-    "metrics",
-    "monitoring",
-    "names",
-    "netpol",
-    "nodes",
-    "overlay",
-    "patch",
-    "port_forward",
-    "preflight",
-    "prometheus",
-    "reach_prometheus",
-    "remaining",
-    "render",
-    "scale",
-    "scheduling",
-    "served_model",
-    "set_resources",
-    "show_logs",
-    "sizing",
-    "smoke_test",
-    "startup",
-    "vllm_metrics",
-    "wait_crashing",
-    "wait_endpoints",
-    "wait_gone",
+    "wait_node_gone",
     "wait_pending",
     "wait_ready",
 ]

@@ -29,6 +29,8 @@ PROMETHEUS_RELEASE = "kube-prometheus-stack"
 PROMETHEUS_RELEASE_LABEL = "release"
 #: The Prometheus Operator's API group and version (ServiceMonitor, PrometheusRule, Prometheus).
 MONITORING_GROUP, MONITORING_VERSION = "monitoring.coreos.com", "v1"
+#: Karpenter's API: NodePools (the GPU node group) and the NodeClaims it launches.
+KARPENTER_GROUP, KARPENTER_VERSION = "karpenter.sh", "v1"
 #: The label by which an EndpointSlice names its Service.
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 #: The custom resources the tutorial's monitoring needs (the Prometheus Operator's CRDs).

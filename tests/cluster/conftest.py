@@ -17,13 +17,14 @@ from typing import Any
 
 import nbformat
 import pytest
+import yaml
 from kubernetes import client, utils
 from nbclient import NotebookClient
 
 import tutorial_lib as tl
 from tests.helpers import eventually
 from tutorial_lib.kube.watch import Background, Event, ListWatch
-from tutorial_lib.local import cluster
+from tutorial_lib.local import autoscaler, cluster
 
 
 @pytest.fixture
@@ -51,6 +52,28 @@ def namespace(connection) -> Iterator[str]:
     )
     yield name
     core.delete_namespace(name)
+
+
+@pytest.fixture
+def gpu_node(connection) -> str:
+    """A GPU node (Karpenter's): the one the tutorial's vLLM runs on, launched if need be."""
+    return tl.ensure_serving(connection).node
+
+
+@pytest.fixture
+def static_gpu_node(connection) -> Iterator[str]:
+    """A GPU node of its own that nothing launches or removes, labelled ``workload=<name>``.
+
+    For lessons that need a one-GPU node group: Karpenter's NodePool cannot launch a node
+    with that label, so a second GPU pod for it stays Pending.
+    """
+    node = autoscaler.gpu_node()
+    name = f"static-{uuid.uuid4().hex[:6]}"
+    labels = node["metadata"]["labels"]
+    node["metadata"]["name"] = labels["kubernetes.io/hostname"] = labels["workload"] = name
+    cluster.kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump(node))
+    yield name
+    cluster.kubectl("delete", "node", name, "--ignore-not-found")
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 import tutorial_lib as tl
 from tests.cluster.conftest import create
 from tests.helpers import eventually
+from tutorial_lib.local import autoscaler, cluster
 from tutorial_lib.local import binaries as local_binaries
-from tutorial_lib.local import cluster
 
 GPU_TOLERATION = {
     "key": "nvidia.com/gpu",
@@ -51,16 +51,18 @@ def scheduling_failure(connection: tl.Connection, namespace: str, pod: str) -> s
     return next((e.message for e in events.items if e.reason == "FailedScheduling"), None)
 
 
-def test_gpu_node_looks_like_a_g6_xlarge(connection):
-    node = connection.core.read_node("gpu-node-1")
+def test_a_launched_gpu_node_looks_like_a_g6_xlarge(connection, gpu_node):
+    node = connection.core.read_node(gpu_node)
     labels = node.metadata.labels
+    assert labels["karpenter.sh/nodepool"] == "gpu-vllm"
     assert labels["workload"] == "gpu-vllm"
     assert labels["node.kubernetes.io/instance-type"] == "g6.xlarge"
+    assert labels["nvidia.com/gpu.product"] == "NVIDIA-L4"
     taints = [(t.key, t.value, t.effect) for t in node.spec.taints]
     assert ("nvidia.com/gpu", "true", "NoSchedule") in taints
-    capacity, allocatable = node.status.capacity, node.status.allocatable
-    assert (capacity["cpu"], capacity["memory"], capacity["nvidia.com/gpu"]) == ("4", "16Gi", "1")
-    assert allocatable["nvidia.com/gpu"] == "1" and "pods" in allocatable
+    offered = {k: node.status.allocatable[k] for k in ("cpu", "memory", "nvidia.com/gpu")}
+    expected = autoscaler.gpu_node()["status"]["allocatable"]
+    assert offered == {k: expected[k] for k in offered}  # what an EKS kubelet offers
     ready = {c.type: c.status for c in node.status.conditions}
     assert ready["Ready"] == "True"
 
@@ -71,6 +73,7 @@ def test_cpu_node_is_untainted(connection):
     assert "nvidia.com/gpu" not in node.status.capacity
 
 
+@pytest.mark.usefixtures("gpu_node")
 def test_blogs_original_14gi_request_stays_pending_with_insufficient_memory(connection, namespace):
     create(connection, gpu_pod("too-big", "14Gi"), namespace)
     message = eventually(
@@ -81,6 +84,7 @@ def test_blogs_original_14gi_request_stays_pending_with_insufficient_memory(conn
     assert connection.core.read_namespaced_pod("too-big", namespace).status.phase == "Pending"
 
 
+@pytest.mark.usefixtures("gpu_node")
 def test_pod_without_toleration_is_refused_for_the_taint(connection, namespace):
     create(connection, gpu_pod("no-toleration", "12Gi", tolerate=False), namespace)
     message = eventually(
@@ -99,8 +103,9 @@ def test_fixed_12gi_request_is_scheduled_on_the_gpu_node(connection, namespace):
         pod = connection.core.read_namespaced_pod("fits", namespace)
         return pod if pod.status.phase == "Running" else None
 
-    pod = eventually(running, what="the 12Gi pod Running")
-    assert pod.spec.node_name == "gpu-node-1"
+    pod = eventually(running, what="the 12Gi pod Running (on a node launched for it, if none)")
+    node = connection.core.read_node(pod.spec.node_name)
+    assert node.metadata.labels["karpenter.sh/nodepool"] == "gpu-vllm"
 
 
 def test_unknown_field_is_rejected_by_the_real_api_server(connection, namespace):

@@ -15,7 +15,7 @@ import yaml
 import tutorial_lib as tl
 from tests.cluster.conftest import configmap, configmaps, restart_api_server, take
 from tutorial_lib.kube.watch import in_background
-from tutorial_lib.local import cluster, daemons, monitoring, paths
+from tutorial_lib.local import autoscaler, cluster, daemons, monitoring, paths
 from tutorial_lib.tools import cache
 
 
@@ -49,11 +49,13 @@ def test_down_closes_every_port_and_up_brings_the_cluster_back(connection):
     server = urlparse(kubeconfig["clusters"][0]["cluster"]["server"])
     api = (server.hostname or "127.0.0.1", server.port or 443)
     prometheus = ("127.0.0.1", monitoring.PORT)
-    assert _listening(api) and _listening(prometheus)
+    karpenter = ("127.0.0.1", autoscaler.HEALTH_PORT)
+    assert _listening(api) and _listening(prometheus) and _listening(karpenter)
     try:
         cluster.down()  # raises itself when a process of ours survives
         assert not _listening(api), "the API server still answers after down"
         assert not _listening(prometheus), "Prometheus still answers after down"
+        assert not _listening(karpenter), "Karpenter still answers after down"
         assert not paths.state_dir().exists()
         assert cache.bin_dir().exists(), "down must keep the binary cache"
     finally:
@@ -74,3 +76,18 @@ def test_up_restarts_a_daemon_whose_code_changed_and_the_pods_come_back(serving,
     assert tl.ensure_serving(serving, timeout=600).ready  # its vLLM started again
     cluster.up()
     assert "restarting" not in capsys.readouterr().out  # nothing changed: nothing restarts
+
+
+def test_up_brings_a_cluster_from_before_karpenter_to_the_node_group(connection, capsys):
+    """An older cluster had a static gpu-node-1 and no Karpenter: `up` moves it on."""
+    former = autoscaler.gpu_node()
+    former["metadata"]["name"] = former["metadata"]["labels"]["kubernetes.io/hostname"] = (
+        "gpu-node-1"
+    )
+    cluster.kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump(former))
+    daemons.KARPENTER.stop(cluster.terminate)
+    assert not cluster.status().healthy
+    assert cluster.up().healthy
+    assert "incomplete; repairing" in capsys.readouterr().out
+    assert daemons.KARPENTER.pid() is not None
+    assert "gpu-node-1" not in set(tl.nodes(connection)["node"])

@@ -41,6 +41,8 @@ def test_a_bundle_installs_and_answers_with_no_network(tmp_path_factory):
     output = done.stdout
     assert done.returncode == 0, output[-5000:]
     assert "From the bundle: bin/kube-apiserver" in output, "the binaries came from the bundle"
+    assert "From the bundle: bin/karpenter-kwok" in output, "Karpenter's too"
+    assert "(Karpenter's CRDs)" in output, "and the module its CRDs are read from"
     assert f"From the bundle: vLLM {runtime.VLLM_VERSION}" in output, "the runtime, too"
     assert "\nA: " in output, "vLLM answered the demo's question"
     assert "smoke test passed" in output.lower(), output[-3000:]

@@ -93,3 +93,14 @@ def test_a_cpu_without_avx2_is_named(tmp_path):
     found = doctor._cpu(cpuinfo)
     assert "AVX2 no" in found.detail
     assert "needs AVX2" in found.fix
+
+
+def test_karpenter_needs_go_even_where_the_release_hosts_answer(monkeypatch):
+    """Its kwok provider has no release binary: a first run builds it with Go."""
+    monkeypatch.delenv("VLLM_TUTORIAL_OFFLINE", raising=False)
+    both = doctor.Missing(("etcd", "karpenter-kwok"), runtime=False)
+    finding = doctor._go(both, releases=True)
+    assert finding is not None and not finding.ok  # the unit tier has no Go on PATH
+    assert "needed (no release binary: karpenter-kwok) to build 1 binaries" in finding.detail
+    assert "Install Go 1.26" in finding.fix
+    assert doctor._go(doctor.Missing(("etcd",), runtime=False), releases=True) is None

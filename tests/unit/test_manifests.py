@@ -16,6 +16,7 @@ from tests.helpers import OVERLAY_KINDS, ROOT
 from tutorial_lib import names
 from tutorial_lib.domain.sizing import GIB
 from tutorial_lib.errors import ManifestError
+from tutorial_lib.local import autoscaler
 from tutorial_lib.tools import binaries, manifests
 
 OVERLAYS = manifests.OVERLAYS
@@ -87,12 +88,7 @@ def test_image_is_pinned_never_latest(overlay):
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_requests_fit_the_g6_xlarge_allocatable(overlay):
-    gpu_node = next(
-        n
-        for n in yaml.safe_load_all((PACKAGE / "nodes.yaml").read_text())
-        if n["metadata"]["name"] == "gpu-node-1"
-    )
-    allocatable = gpu_node["status"]["allocatable"]
+    allocatable = autoscaler.gpu_node()["status"]["allocatable"]
     requests = container(overlay)["resources"]["requests"]
     assert quantity_bytes(requests["memory"]) <= quantity_bytes(allocatable["memory"])
     assert quantity_bytes("14Gi") > quantity_bytes(allocatable["memory"]), "the blog's 14Gi"
@@ -293,3 +289,23 @@ def test_the_karpenter_nodepool_makes_nodes_the_deployment_fits_and_no_more_than
     }
     assert pool["spec"]["limits"] == {names.GPU_RESOURCE: "2"}  # the node group's 0-2
     assert pool["spec"]["disruption"]["consolidateAfter"] == "10m"  # the blog's idle time
+
+
+def test_the_local_nodepool_is_the_eks_one_with_the_kwok_node_class_and_a_shorter_delay():
+    def pool(target):
+        return next(o for o in manifests.render(target) if o["kind"] == "NodePool")
+
+    eks, local = pool(ROOT / "manifests/karpenter"), pool(autoscaler.NODEPOOL)
+    assert local["spec"]["template"]["spec"]["nodeClassRef"] == {
+        "group": "karpenter.kwok.sh",
+        "kind": "KWOKNodeClass",
+        "name": "gpu-vllm",
+    }
+    assert local["spec"]["disruption"]["consolidateAfter"] == "1m"
+    assert local["spec"]["template"]["metadata"]["labels"].pop("nvidia.com/gpu.product") == (
+        "NVIDIA-L4"
+    )
+    for changed in (local, eks):
+        del changed["spec"]["template"]["spec"]["nodeClassRef"]
+        del changed["spec"]["disruption"]["consolidateAfter"]
+    assert local == eks

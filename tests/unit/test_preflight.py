@@ -177,6 +177,52 @@ def test_no_gpu_node_is_a_warning_on_eks_and_a_problem_locally(needs):
     assert pf.gpu_node_findings(cpu_only, needs, local=True)[0].status == PROBLEM
 
 
+def nodepool(labels: dict, taints: list[dict]) -> dict:
+    """A Karpenter NodePool as the API returns it (the parts preflight reads)."""
+    requirement = {"key": "node.kubernetes.io/instance-type", "operator": "In"}
+    return {
+        "metadata": {"name": "gpu-vllm"},
+        "spec": {
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "taints": taints,
+                    "requirements": [requirement | {"values": ["g6.xlarge"]}],
+                },
+            },
+            "limits": {"nvidia.com/gpu": "2"},
+        },
+    }
+
+
+BLOG_POOL_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+
+
+@pytest.mark.parametrize("local", [True, False])
+def test_no_gpu_node_but_a_nodepool_that_launches_one_passes(needs, local):
+    cpu_only = [node("cpu-1", gpus=None, labels={"workload": "general"}, taints=[])]
+    pools = [nodepool(BLOG_LABELS, [BLOG_POOL_TAINT])]
+    found = pf.gpu_node_findings(cpu_only, needs, local=local, pools=pools)
+    assert statuses(found) == [OK, OK, OK]
+    assert "Karpenter launches one" in found[0].finding
+    assert "NodePool gpu-vllm (g6.xlarge, at most 2 x nvidia.com/gpu)" in found[0].finding
+    assert "NodePool gpu-vllm labels its nodes workload=gpu-vllm" in found[1].finding
+
+
+def test_a_nodepool_for_other_nodes_does_not_count(needs):
+    cpu_only = [node("cpu-1", gpus=None, labels={"workload": "general"}, taints=[])]
+    pools = [nodepool({"workload": "batch"}, [])]
+    found = pf.gpu_node_findings(cpu_only, needs, local=True, pools=pools)
+    assert found[0].status == PROBLEM
+
+
+def test_a_nodepool_without_the_taint_is_a_warning(needs):
+    cpu_only = [node("cpu-1", gpus=None, labels={"workload": "general"}, taints=[])]
+    found = pf.gpu_node_findings(cpu_only, needs, local=False, pools=[nodepool(BLOG_LABELS, [])])
+    assert statuses(found) == [OK, OK, WARNING]
+    assert "NodePool gpu-vllm lacks the taint nvidia.com/gpu=true:NoSchedule" in found[2].finding
+
+
 def test_a_gpu_node_without_the_label_is_a_problem_with_the_command_to_fix_it(needs):
     found = pf.gpu_node_findings([node(labels={})], needs, local=False)
     assert statuses(found) == [OK, PROBLEM, OK]

@@ -37,7 +37,7 @@ TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError)
 class Connection:
     """One kubeconfig context: the official client's ``ApiClient`` and the kubectl command.
 
-    ``local`` marks the tutorial's simulated cluster (no autoscaler will add a node there);
+    ``local`` marks the tutorial's simulated cluster (its GPU nodes are Karpenter's, simulated);
     ``namespace`` is where the tutorial's objects live; ``prometheus_url`` is a Prometheus
     known without a port-forward (the local cluster's); ``vllm_here`` a ``vllm`` command on
     this machine (the local runtime's), else vLLM's tools run in the pod.
@@ -141,7 +141,7 @@ class Connection:
         )
 
     def __repr__(self) -> str:
-        where = "the local cluster (kwok, simulated GPU node)" if self.local else "your cluster"
+        where = "the local cluster (kwok, simulated GPU nodes)" if self.local else "your cluster"
         return f"Connection(context={self.context!r}, {where}, namespace={self.namespace!r})"
 
 

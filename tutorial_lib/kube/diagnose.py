@@ -15,6 +15,7 @@ import pandas as pd
 from kubernetes import client
 
 from tutorial_lib.errors import ClusterError
+from tutorial_lib.kube import nodegroup
 from tutorial_lib.kube.connection import Connection
 from tutorial_lib.kube.logs import log_stream
 from tutorial_lib.kube.objects import PodState, ready, selector
@@ -136,7 +137,11 @@ def _read(cluster: Connection, pod: PodLike, namespace: str | None) -> client.V1
 
 
 def scheduling(cluster: Connection, pod: PodLike, namespace: str | None = None) -> pd.DataFrame:
-    """For each node: could this pod run there, and if not, why (and who holds what)."""
+    """For each node: could this pod run there, and if not, why (and who holds what).
+
+    With Karpenter, a row per NodePool too: whether it launches a node for the pod, or its
+    reason why not ("no instance type has enough resources").
+    """
     pod = _read(cluster, pod, namespace)
     usage, complete = _usage(cluster, pod)
     rows = []
@@ -147,7 +152,20 @@ def scheduling(cluster: Connection, pod: PodLike, namespace: str | None = None) 
             fits = False if reasons else None  # room enough for this namespace: unknown
             reasons.append(f"(counting only the pods of {pod.metadata.namespace})")
         rows.append({"node": node.metadata.name, "fits": fits, "why not": "; ".join(reasons)})
+    rows += _launchable(cluster, pod)
     return pd.DataFrame(rows, columns=["node", "fits", "why not"])
+
+
+def _launchable(cluster: Connection, pod: client.V1Pod) -> list[dict[str, object]]:
+    """A row per Karpenter NodePool: could it launch a node for the pod, in its own words."""
+    pools = nodegroup.nodepools(cluster)
+    if not pools or pod.spec.node_name:
+        return []
+    said = nodegroup.verdict(cluster, pod)
+    fits = said.launches if said else None
+    why = "" if fits else (said.message if said else "Karpenter has not decided yet")
+    names = ", ".join(pool["metadata"]["name"] for pool in pools)
+    return [{"node": f"NodePool {names} (Karpenter)", "fits": fits, "why not": why}]
 
 
 def warnings(cluster: Connection, pod: client.V1Pod) -> list[str]:

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from tutorial_lib import names
 from tutorial_lib.errors import ClusterError, NotFound, QuotaExceeded
-from tutorial_lib.kube import diagnose
+from tutorial_lib.kube import diagnose, nodegroup
 from tutorial_lib.kube.connection import Connection
 from tutorial_lib.kube.logs import log_stream
 from tutorial_lib.kube.objects import (
@@ -210,9 +210,10 @@ def wait_ready(
 ) -> PodState:
     """Wait until the Deployment's current pod is Ready; stream its log to ``on_line``.
 
-    A pod the scheduler cannot place ends the wait after ``unschedulable_after`` seconds;
-    by default 30 s on the local cluster (nothing will add a node) and never on a real
-    one, where the Cluster Autoscaler may still bring a GPU node.
+    A pod the scheduler cannot place ends the wait after ``unschedulable_after`` seconds
+    unless Karpenter is launching a node for it; by default 30 s on the local cluster (its
+    Karpenter says at once whether a node can come) and never on a real one, where a
+    Cluster Autoscaler may still bring a GPU node without saying so.
 
     kubectl equivalent: ``kubectl rollout status deploy/vllm -n ml-models`` while
     ``kubectl logs -f deploy/vllm -n ml-models`` runs in another terminal.
@@ -224,6 +225,7 @@ def wait_ready(
     hopeless: list[client.V1Pod] = []
     if unschedulable_after is None and cluster.local:
         unschedulable_after = 30.0
+    autoscaler = _Autoscaler(cluster)
 
     def done(current: Pods) -> client.V1Pod | None:
         for pod in template.pods(current):
@@ -234,7 +236,7 @@ def wait_ready(
                 )
             if ready(pod):
                 return pod
-            if diagnose.stuck(pod) or _unschedulable_for(pod, unschedulable_after):
+            if diagnose.stuck(pod) or _unschedulable_for(pod, unschedulable_after, autoscaler):
                 hopeless.append(pod)
                 return pod
         return None
@@ -289,9 +291,30 @@ def _unschedulable_since(pod: client.V1Pod) -> float | None:
     return None
 
 
-def _unschedulable_for(pod: client.V1Pod, limit: float | None) -> bool:
+class _Autoscaler:
+    """Whether a node may still come for an unschedulable pod, in Karpenter's words.
+
+    The pod's events are read only while it is unschedulable, not on every check.
+    """
+
+    def __init__(self, cluster: Connection) -> None:
+        self.cluster = cluster
+        self.present = bool(nodegroup.nodepools(cluster))
+
+    def verdict(self, pod: client.V1Pod) -> nodegroup.Verdict | None:
+        return nodegroup.verdict(self.cluster, pod) if self.present else None
+
+    def gave_up(self, pod: client.V1Pod) -> bool:
+        """The pod stays Pending: no Karpenter, or Karpenter says no node fits it."""
+        said = self.verdict(pod)
+        return not self.present or (said is not None and not said.launches)
+
+
+def _unschedulable_for(pod: client.V1Pod, limit: float | None, autoscaler: _Autoscaler) -> bool:
     since = _unschedulable_since(pod)
-    return limit is not None and since is not None and since >= limit
+    if limit is None or since is None or since < limit:
+        return False
+    return autoscaler.gave_up(pod)
 
 
 def wait_pending(
@@ -303,15 +326,25 @@ def wait_pending(
 ) -> PodState:
     """Wait until the scheduler reports the Deployment's current pod Unschedulable.
 
-    For lessons that expect a pod to stay Pending; raises when it is scheduled instead.
+    With Karpenter, also until Karpenter has said that no node it could launch fits the pod
+    (it batches pending pods for up to 10 s). For lessons that expect a pod to stay Pending;
+    raises when it is scheduled, or gets a node from Karpenter, instead.
     """
+    autoscaler = _Autoscaler(cluster)
+
+    def instead(pod: client.V1Pod) -> str | None:
+        if pod.spec.node_name:
+            return f"was scheduled on {pod.spec.node_name}"
+        said = autoscaler.verdict(pod) if _unschedulable_since(pod) is not None else None
+        return f"gets a node from Karpenter ({said.message})" if said and said.launches else None
+
     return _wait_for_failure(
         cluster,
         name,
         namespace,
         timeout,
-        failed=lambda pod: _unschedulable_since(pod) is not None,
-        instead=lambda pod: pod.spec.node_name and f"was scheduled on {pod.spec.node_name}",
+        failed=lambda pod: _unschedulable_since(pod) is not None and autoscaler.gave_up(pod),
+        instead=instead,
         what="to be refused by the scheduler",
         hint="Check the node's allocatable memory: tl.nodes(cluster)",
     )

@@ -1,4 +1,4 @@
-"""The local cluster's own binaries: etcd, the Kubernetes control plane, kwok, Prometheus.
+"""The local cluster's own binaries: etcd, the control plane, kwok, Prometheus, Karpenter.
 
 Obtained like the reader's tools (``tutorial_lib.tools.binaries``): cache, verified
 release download (``tutorial_lib.tools.downloads``), else a build from the Go module proxy.
@@ -172,8 +172,19 @@ KWOK = tuple(
     for name in KWOK_COMMANDS
 )
 PROMETHEUS = binaries.prometheus_binary("prometheus")
+#: No release binary of the kwok provider exists (Karpenter ships images): always built.
+KARPENTER = Binary(
+    "karpenter-kwok",
+    versions.KARPENTER,
+    binaries.go_install(
+        f"{versions.KARPENTER_MODULE}/kwok",
+        versions.KARPENTER,
+        build_name="karpenter-kwok",
+        toolchain="auto",
+    ),
+)
 #: Everything ``up`` starts, in the order it is obtained.
-CLUSTER = (ETCD, *KUBERNETES, *KWOK, PROMETHEUS)
+CLUSTER = (ETCD, *KUBERNETES, *KWOK, PROMETHEUS, KARPENTER)
 #: What a reader's first run obtains: the cluster and the notebooks' policy engine (promtool,
 #: kube-score and checkov are the test tiers' and come with ``make test``).
 FIRST_RUN = (*CLUSTER, binaries.CYCLONUS)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tutorial_lib.errors import LocalClusterError
 from tutorial_lib.local.bundle import Bundle
-from tutorial_lib.tools import cache
+from tutorial_lib.tools import cache, gomodules
 
 #: The clone the notebook venv installs in editable mode (``pip install -e``).
 PROJECT = Path(__file__).resolve().parents[2]
@@ -32,6 +32,8 @@ def install(path: Path, venv: Path | None = None) -> None:
     bundle = Bundle(path)
     for name in bundle.unpack("bin/", cache.bin_dir()):
         print(f"From the bundle: {name}")
+    for name in bundle.unpack("gomod/", gomodules.cache_dir()):
+        print(f"From the bundle: {name} (Karpenter's CRDs)")
     if bundle.unpack("huggingface/", cache.huggingface_dir()):
         print("From the bundle: the stand-in model")
     if venv is None:

@@ -14,7 +14,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from tutorial_lib.local import binaries, bundle, paths, runtime
+from tutorial_lib.local import autoscaler, binaries, bundle, paths, runtime
 from tutorial_lib.local.bundle_install import NOTEBOOK_EXTRAS, PROJECT, pyproject_digest
 from tutorial_lib.tools import binaries as tool_binaries
 from tutorial_lib.tools import cache
@@ -26,6 +26,8 @@ def make(output: Path) -> bundle.Manifest:
     found = tool_binaries.ensure(binaries.FIRST_RUN)
     env = runtime.ensure_runtime()
     files = {f"bin/{path.name}": path for path in found.values()}
+    karpenter = autoscaler.crd_source()  # `up` reads Karpenter's CRDs from it
+    files[f"gomod/{karpenter.name}"] = karpenter
     model_repo = env.model_snapshot.parents[1]
     for path in sorted(model_repo.rglob("*"), key=_weights_last):
         if path.is_file():

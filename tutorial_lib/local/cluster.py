@@ -2,7 +2,9 @@
 
 etcd, kube-apiserver, kube-controller-manager and kube-scheduler are the real programs, so
 manifests are validated, defaulted, scheduled and served by real Kubernetes code. Only the
-kubelet is simulated: kwok keeps the nodes in ``nodes.yaml`` Ready and plays their pods.
+kubelet is simulated: kwok keeps the nodes Ready and plays their pods. The CPU node of
+``nodes.yaml`` always exists; GPU nodes are launched and removed by Karpenter
+(``autoscaler.py``), as the blog's node group of 0-2 nodes.
 """
 
 from __future__ import annotations
@@ -22,14 +24,17 @@ from typing import Any
 import yaml
 
 from tutorial_lib.errors import LocalClusterError, ToolError
-from tutorial_lib.local import binaries, daemons, monitoring, paths, runtime, versions
+from tutorial_lib.local import autoscaler, binaries, daemons, monitoring, paths, runtime, versions
 from tutorial_lib.tools import binaries as tool_binaries
+from tutorial_lib.tools import manifests
 from tutorial_lib.tools.progress import run_logged
 
 CONTEXT = f"kwok-{versions.CLUSTER_NAME}"
-NODE_NAMES = ("gpu-node-1", "cpu-node-1")
+NODE_NAMES = ("cpu-node-1",)
+#: The static GPU node the local cluster had before Karpenter ran its GPU nodes (issue 17).
+_FORMER_GPU_NODE = "gpu-node-1"
 _READY_TIMEOUT = 120.0
-DAEMONS = (daemons.BRIDGE, daemons.MONITORING)
+DAEMONS = (daemons.BRIDGE, daemons.MONITORING, daemons.KARPENTER)
 _NOT_READY_TAINTS = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}
 
 
@@ -281,24 +286,32 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+def _apply(text: str, what: str) -> None:
+    proc = kubectl(
+        "apply", "--server-side", "--force-conflicts", "-f", "-", input=text, check=False
+    )
+    if proc.returncode != 0:
+        raise LocalClusterError(f"Could not apply {what}: {proc.stderr.strip()}")
+
+
 def _apply_package_manifests() -> None:
-    """The simulated nodes, and the CRDs a real cluster gets from its operators."""
+    """The CPU node, the CRDs a real cluster gets from its operators, the GPU NodePool."""
     for name in (
         "nodes.yaml",
         "crds/servicemonitors.monitoring.coreos.com.yaml",
         "crds/prometheusrules.monitoring.coreos.com.yaml",
     ):
-        proc = kubectl(
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "-f",
-            "-",
-            input=paths.package_text(name),
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise LocalClusterError(f"Could not apply {name}: {proc.stderr.strip()}")
+        _apply(paths.package_text(name), name)
+    crds = autoscaler.crds()
+    _apply("\n---\n".join(crds), "Karpenter's CRDs")
+    crd_names = [f"crd/{yaml.safe_load(crd)['metadata']['name']}" for crd in crds]
+    established = kubectl(
+        "wait", "--for=condition=Established", "--timeout=60s", *crd_names, check=False
+    )
+    if established.returncode != 0:
+        raise LocalClusterError(f"Karpenter's CRDs were not served: {established.stderr.strip()}")
+    _apply(yaml.safe_dump_all(manifests.render(autoscaler.NODEPOOL)), "the GPU NodePool")
+    kubectl("delete", "node", _FORMER_GPU_NODE, "--ignore-not-found", check=False)
 
 
 def _wait_nodes_ready(timeout: float = _READY_TIMEOUT) -> None:

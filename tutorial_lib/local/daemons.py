@@ -1,4 +1,4 @@
-"""The local cluster's own background processes: the runtime bridge and the monitoring stack.
+"""The local cluster's own background processes: runtime bridge, monitoring, node autoscaler.
 
 Each runs its module's ``main()`` in its own session, with a pid file and a log in the
 state dir and the marker variable that ``down`` looks for.
@@ -56,6 +56,15 @@ def _proc_state(pid: int) -> str:
         return Path(f"/proc/{pid}/status").read_text().split("State:")[1].splitlines()[0].lower()
     except (OSError, IndexError):
         return ""
+
+
+def end_child(child: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """Stop a program a daemon runs (Prometheus, Karpenter): SIGTERM, SIGKILL after ``grace``."""
+    child.terminate()
+    try:
+        child.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        child.kill()
 
 
 #: The package whose code the daemons run: a change to it makes a running daemon stale.
@@ -145,3 +154,4 @@ class Daemon:
 
 BRIDGE = Daemon("runtime-bridge", "tutorial_lib.local.bridge")
 MONITORING = Daemon("monitoring", "tutorial_lib.local.monitoring")
+KARPENTER = Daemon("karpenter", "tutorial_lib.local.autoscaler")

@@ -166,20 +166,34 @@ def _sources(missing: Missing) -> tuple[list[Finding], bool]:
 
 
 def _go(missing: Missing, releases: bool) -> Finding | None:
-    if not missing.binaries or (releases and not tool_binaries.offline()):
+    """Go, when a missing binary must be built: any without a reachable release download.
+
+    Karpenter's kwok provider has no release binary, so a first run always builds it.
+    """
+    downloadable = releases and not tool_binaries.offline()
+    to_build = [
+        b.name
+        for b in binaries.FIRST_RUN
+        if b.name in missing.binaries and not (downloadable and b.download)
+    ]
+    if not to_build:
         return None
     go = shutil.which("go")
-    reason = "offline" if tool_binaries.offline() else "the release hosts are unreachable"
+    if not downloadable:
+        reason = "offline" if tool_binaries.offline() else "the release hosts are unreachable"
+    else:
+        reason = "no release binary: " + ", ".join(to_build)
     if go is None:
         return Finding(
             "go",
-            f"needed ({reason}) to build {len(missing.binaries)} binaries, not on PATH",
-            "Install Go 1.26 or newer (https://go.dev/dl/ or your package manager's golang).",
+            f"needed ({reason}) to build {len(to_build)} binaries, not on PATH",
+            "Install Go 1.26 or newer (https://go.dev/dl/ or your package manager's golang); "
+            "Karpenter's build fetches the Go 1.26.9 toolchain it needs from the module proxy.",
         )
     version = subprocess.run(
         [go, "env", "GOVERSION"], capture_output=True, text=True, timeout=30, check=False
     ).stdout.strip()
-    return Finding("go", f"{version} ({go}) builds {len(missing.binaries)} binaries ({reason})")
+    return Finding("go", f"{version} ({go}) builds {len(to_build)} binaries ({reason})")
 
 
 def _disk(missing: Missing, build: bool) -> Finding:

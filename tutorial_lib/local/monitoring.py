@@ -356,11 +356,7 @@ def run(connection: Connection, stopping: threading.Event) -> None:
             log.info("configuration changed; reloading Prometheus")
             prometheus.send_signal(signal.SIGHUP)
     objects.stop()
-    prometheus.terminate()
-    try:
-        prometheus.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        prometheus.kill()
+    daemons.end_child(prometheus)
 
 
 def main() -> None:

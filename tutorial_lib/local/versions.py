@@ -16,3 +16,12 @@ CLUSTER_NAME = "vllm-tutorial"
 
 #: kwok's API (the Logs and PortForward objects the runtime bridge writes per pod).
 KWOK_GROUP, KWOK_VERSION = "kwok.x-k8s.io", "v1alpha1"
+
+#: Karpenter with its kwok cloud provider (``sigs.k8s.io/karpenter/kwok``): the node
+#: autoscaler of the local GPU node group. Its go.mod wants Go 1.26.9; the build sets
+#: ``GOTOOLCHAIN=auto``, so an older local Go fetches that toolchain from the module proxy
+#: (docs/decisions.md, "Karpenter on the local cluster"). The module's go.sum hash pins the
+#: source the CRDs are read from (``go mod download -json``: "Sum").
+KARPENTER = "v1.15.0"
+KARPENTER_MODULE = "sigs.k8s.io/karpenter"
+KARPENTER_H1 = "h1:5SEptlAvsOZbNg4qg8OSdF1qi6BEZHZLA020nXY7jGw="

@@ -5,20 +5,17 @@ from __future__ import annotations
 import dataclasses
 
 import pandas as pd
-import yaml
 
 from tutorial_lib import names
 from tutorial_lib.errors import ClusterError
 from tutorial_lib.kube import objects
 from tutorial_lib.kube.connection import Connection
-from tutorial_lib.local import paths
+from tutorial_lib.local import autoscaler
 from tutorial_lib.tools import manifests
 
 WORKSHOP = manifests.ROOT / "workshop"
 #: The label on everything the tool creates: ``delete`` and ``status`` find the rooms by it.
 PART_OF_KEY, PART_OF = "app.kubernetes.io/part-of", "vllm-tutorial-workshop"
-#: The simulated node each attendee gets on the local cluster: a copy of ``gpu-node-1``.
-TEMPLATE_NODE = "gpu-node-1"
 #: Pod Security Admission on every room: no privileged, hostPath or hostNetwork pod on the
 #: shared nodes. The tutorial's Deployment meets ``restricted`` (docs/blog-corrections.md #12).
 POD_SECURITY = {"pod-security.kubernetes.io/enforce": "restricted"}
@@ -47,9 +44,12 @@ def _room(name: str) -> list[dict]:
 
 
 def _gpu_node(name: str) -> dict:
-    """A simulated g6.xlarge like ``gpu-node-1`` (``tutorial_lib/local/nodes.yaml``)."""
-    nodes = yaml.safe_load_all(paths.package_text("nodes.yaml"))
-    node = next(n for n in nodes if n and n["metadata"]["name"] == TEMPLATE_NODE)
+    """A simulated g6.xlarge, as Karpenter launches them (``tutorial_lib/local/gpu-node.yaml``).
+
+    Static, not Karpenter's: the instructor's node group scaled to the number of attendees,
+    which the local NodePool's limit of two GPUs would not allow.
+    """
+    node = autoscaler.gpu_node()
     node["metadata"]["name"] = node["metadata"]["labels"]["kubernetes.io/hostname"] = name
     return _labelled(node)
 

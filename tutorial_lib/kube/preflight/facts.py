@@ -9,6 +9,7 @@ from kubernetes import client
 
 from tutorial_lib import names
 from tutorial_lib.errors import ClusterError, NotFound
+from tutorial_lib.kube import nodegroup
 from tutorial_lib.kube.connection import Connection
 
 
@@ -69,6 +70,10 @@ class Facts:
             return listed.get("items") or []
 
         return self._ask("prometheuses", read)
+
+    def nodepools(self) -> list[dict[str, Any]]:
+        """Karpenter's NodePools; none where Karpenter is not installed."""
+        return self._ask("nodepools", lambda: nodegroup.nodepools(self.cluster))
 
     def namespace_labels(self, namespace: str) -> dict[str, str] | None:
         def read() -> dict[str, str] | None:

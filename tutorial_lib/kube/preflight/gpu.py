@@ -85,8 +85,9 @@ def device_plugin_finding(
         return Finding(
             DEVICE_PLUGIN,
             OK,
-            f"Simulated: kwok advertises {names.GPU_RESOURCE} as tutorial_lib/local/nodes.yaml "
-            f"says ({plural(advertising)}); no device plugin runs on the local cluster.",
+            f"Simulated: kwok advertises {names.GPU_RESOURCE} on the GPU nodes Karpenter "
+            f"launches (now: {plural(advertising)}); no device plugin runs on the local "
+            "cluster.",
         )
     if advertising:
         return Finding(
@@ -146,6 +147,13 @@ def driver_finding(nodes: list[client.V1Node], needs: Needs, *, local: bool) -> 
         "the device plugin's chart with gfd.enabled=true) labels nodes with "
         "nvidia.com/cuda.driver-version.*"
     )
+    if not gpu_nodes and local:
+        return Finding(
+            DRIVER,
+            OK,
+            "Simulated: no driver on the local cluster's GPU nodes, the local runtime is "
+            f"vLLM's CPU build. On a real node: {wanted}.",
+        )
     if not gpu_nodes:
         return Finding(
             DRIVER, WARNING, f"No GPU node to look at. {wanted}.", "When one runs: " + how

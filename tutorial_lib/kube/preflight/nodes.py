@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from kubernetes import client
 
 from tutorial_lib import names
-from tutorial_lib.kube import labels, objects
+from tutorial_lib.kube import labels, nodegroup, objects
 from tutorial_lib.kube.preflight.needs import Needs
 from tutorial_lib.kube.preflight.report import (
     DEVICE_PLUGIN,
@@ -20,6 +22,9 @@ from tutorial_lib.kube.preflight.report import (
 )
 from tutorial_lib.kube.resources import HARD_EFFECTS, allocatable, human, taint_text, tolerates
 
+#: The label Karpenter's kwok provider puts on the nodes it launches.
+KWOK_NODE = "kwok.x-k8s.io/node"
+
 
 def _node_ready(node: client.V1Node) -> bool:
     conditions = (node.status.conditions if node.status else None) or []
@@ -31,7 +36,8 @@ def node_labels(node: client.V1Node) -> dict[str, str]:
 
 
 def _describe_node(node: client.V1Node) -> str:
-    simulated = " (simulated)" if node_labels(node).get("type") == "kwok" else ""
+    kwok = node_labels(node).get("type") == "kwok" or node_labels(node).get(KWOK_NODE) == "fake"
+    simulated = " (simulated)" if kwok else ""
     product = node_labels(node).get("nvidia.com/gpu.product")
     gpus = allocatable(node, names.GPU_RESOURCE)
     return (
@@ -54,19 +60,79 @@ def _short_of(node: client.V1Node, needs: Needs) -> list[str]:
     return short
 
 
+def pool_node(pool: dict) -> client.V1Node:
+    """The node a Karpenter NodePool would launch, as far as its template says: labels, taints.
+
+    Named ``NodePool <name>`` so that every finding says where the label or taint comes from.
+    """
+    template = pool.get("spec", {}).get("template", {})
+    taints = [
+        client.V1Taint(key=t["key"], value=t.get("value"), effect=t["effect"])
+        for t in template.get("spec", {}).get("taints", [])
+    ]
+    return client.V1Node(
+        metadata=client.V1ObjectMeta(
+            name=f"NodePool {pool['metadata']['name']}",
+            labels=template.get("metadata", {}).get("labels", {}),
+        ),
+        spec=client.V1NodeSpec(taints=taints),
+    )
+
+
 def gpu_node_findings(
-    nodes: list[client.V1Node], needs: Needs, *, local: bool
+    nodes: list[client.V1Node], needs: Needs, *, local: bool, pools: Sequence[dict] = ()
 ) -> tuple[Finding, Finding, Finding]:
-    """The GPU node, its label and its taint, as the Deployment asks for them."""
+    """The GPU node, its label and its taint, as the Deployment asks for them.
+
+    With no GPU node right now, a Karpenter NodePool (``pools``) whose nodes would carry the
+    Deployment's label stands in for one: it launches a node when the pod is Pending.
+    """
     gpu_nodes = [n for n in nodes if allocatable(n, names.GPU_RESOURCE) >= max(needs.gpus, 1)]
     selector = needs.node_selector
     selector_text = objects.selector(selector)
-    labelled = [n for n in nodes if labels.matches({"matchLabels": selector}, node_labels(n))]
+
+    def matching(candidates: list[client.V1Node]) -> list[client.V1Node]:
+        return [n for n in candidates if labels.matches({"matchLabels": selector}, node_labels(n))]
+
+    labelled = matching(nodes)
     labelled_gpu = [n for n in gpu_nodes if n in labelled]
+    launchers = [] if gpu_nodes else matching([pool_node(p) for p in pools])
+    if launchers:
+        return (
+            _pool_launches(launchers, pools),
+            Finding(
+                NODE_LABEL,
+                OK,
+                f"{plural([n.metadata.name for n in launchers])} labels its nodes "
+                f"{selector_text} (the Deployment's nodeSelector).",
+            ),
+            _node_taint(launchers, needs),
+        )
     return (
         _gpu_node(gpu_nodes, labelled, needs, selector_text, local=local),
         _node_label(gpu_nodes, labelled, labelled_gpu, selector_text),
         _node_taint(labelled_gpu or gpu_nodes, needs),
+    )
+
+
+def _pool_launches(launchers: list[client.V1Node], pools: Sequence[dict]) -> Finding:
+    by_name = {f"NodePool {p['metadata']['name']}": p for p in pools}
+    described = []
+    for node in launchers:
+        pool = by_name[node.metadata.name]
+        types = ", ".join(nodegroup.instance_types(pool)) or "any instance type"
+        limit = pool["spec"].get("limits", {}).get(names.GPU_RESOURCE)
+        described.append(
+            f"{node.metadata.name} ({types}"
+            + (f", at most {limit} x {names.GPU_RESOURCE}" if limit else "")
+            + ")"
+        )
+    return Finding(
+        GPU_NODE,
+        OK,
+        f"No GPU node right now; Karpenter launches one when the vLLM pod is Pending: "
+        f"{'; '.join(described)}. The first start waits for the node.",
+        "kubectl get nodepools,nodeclaims",
     )
 
 
@@ -96,7 +162,7 @@ def _gpu_node(
                 GPU_NODE,
                 PROBLEM,
                 f"No node advertises {names.GPU_RESOURCE}.",
-                "python -m tutorial_lib.local up repairs the simulated gpu-node-1.",
+                "python -m tutorial_lib.local up repairs the local GPU NodePool and Karpenter.",
             )
         return Finding(
             GPU_NODE,

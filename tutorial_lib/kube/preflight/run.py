@@ -78,7 +78,8 @@ def preflight(
 
     ``target`` is the overlay to check (``cluster.overlay`` by default), ``rules`` the
     PrometheusRule's folder (``manifests/monitoring``), ``nodes`` a label selector for the
-    nodes to consider (``eks.amazonaws.com/nodegroup=gpu-l4``; all by default). Never
+    nodes to consider (``eks.amazonaws.com/nodegroup=gpu-l4``; all by default, and then
+    Karpenter's NodePools too, for the nodes they would launch). Never
     raises for what it finds: an unreachable cluster or a refused request is a finding too.
 
     kubectl equivalents: see the package's docstring (``tutorial_lib.kube.preflight``).
@@ -92,7 +93,11 @@ def preflight(
     result = Preflight(context=cluster.context, namespace=namespace)
 
     try:
-        result.findings.extend(gpu_node_findings(facts.nodes(nodes), needs, local=local))
+        result.findings.extend(
+            gpu_node_findings(
+                facts.nodes(nodes), needs, local=local, pools=[] if nodes else facts.nodepools()
+            )
+        )
     except ClusterError as exc:
         nodes_checks = (report.GPU_NODE, report.NODE_LABEL, report.NODE_TAINT)
         result.findings.extend(_could_not_look(check, exc) for check in nodes_checks)

@@ -1,0 +1,88 @@
+"""The blog's node group for real: Karpenter removes the empty GPU node and launches a new one.
+
+No timing asserts: each wait has a deadline (the NodePool's ``consolidateAfter`` plus a
+margin for the removal), and what is asserted is what happened, in the API's own records.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+import tutorial_lib as tl
+from tests.helpers import eventually
+from tutorial_lib.kube import preflight as pf
+from tutorial_lib.local import daemons
+
+
+def _gpu_nodes(connection: tl.Connection) -> list[str]:
+    nodes = tl.nodes(connection)
+    return list(nodes[nodes["GPUs"] > 0]["node"])
+
+
+@pytest.mark.timeout(900)
+def test_scale_to_zero_removes_the_node_and_scale_to_one_launches_one_that_answers(connection):
+    before = tl.ensure_serving(connection, timeout=600)
+    assert tl.nodegroup.autoscaled(connection, before.node)
+
+    tl.scale(connection, 0)
+    tl.wait_gone(connection)
+    removed = tl.wait_node_gone(connection, before.node)  # 1 minute + margin
+    assert removed.node == before.node and removed.removed > removed.launched
+    assert before.node not in _gpu_nodes(connection)
+    if not _gpu_nodes(connection):  # no other test holds a GPU node: the group is at zero
+        report = tl.preflight(connection)
+        assert report[pf.GPU_NODE].status == pf.OK
+        assert "Karpenter launches one when the vLLM pod is Pending" in report[pf.GPU_NODE].finding
+
+    tl.scale(connection, 1)
+    back = tl.wait_ready(connection, timeout=600)
+    with tl.port_forward(connection) as tunnel:
+        answer = tl.complete(tunnel.url, "Kubernetes is", max_tokens=4)
+    assert answer.completion_tokens > 0
+    assert back.node != before.node
+    timeline = tl.nodegroup.timeline(connection, back).set_index("phase")["seconds"]
+    launched = ["Karpenter: NodeClaim created", "node registered", "pod scheduled on it"]
+    assert set(launched) <= set(timeline.index), timeline
+    assert list(timeline[[*launched, "vLLM Ready"]]) == sorted(timeline[[*launched, "vLLM Ready"]])
+
+    bill = tl.nodegroup.bill([removed, tl.nodegroup.node_life(connection, back.node)])
+    assert list(bill["removed"])[1] == "still running"
+    assert (bill["USD per hour"] == 0.70).all() and (bill["USD"] > 0).all()
+
+
+def test_the_blogs_14gi_stays_pending_and_karpenter_says_why(serving):
+    """The lesson of notebook 03 with Karpenter: no instance type fits, no node comes."""
+    tl.set_resources(serving, requests={"memory": "14Gi"}, limits={"memory": "16Gi"})
+    try:
+        pending = tl.wait_pending(serving)  # also until Karpenter has given its verdict
+        said = tl.nodegroup.verdict(serving, pending)
+        table = tl.scheduling(serving, pending).set_index("node")
+    finally:
+        tl.apply(serving, serving.overlay)
+    assert said is not None and not said.launches
+    assert said.message.startswith("Failed to schedule pod, no instance type has enough resources")
+    assert '"memory":"14Gi"' in said.message
+    karpenter = table.loc["NodePool gpu-vllm (Karpenter)"]
+    assert karpenter["fits"] is not None and not karpenter["fits"]  # decided: no
+    assert karpenter["why not"] == said.message
+    assert not table["fits"].any(), table
+    assert tl.wait_ready(serving, timeout=600).ready
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def test_a_killed_karpenter_is_started_again_by_its_daemon(connection):
+    daemon = daemons.KARPENTER.pid()
+    assert daemon is not None
+    first = eventually(lambda: _children(daemon), what="Karpenter running under its daemon")[0]
+    os.kill(first, signal.SIGKILL)
+    second = eventually(
+        lambda: [c for c in _children(daemon) if c != first], timeout=30, what="a new Karpenter"
+    )[0]
+    assert daemons.KARPENTER.pid() == daemon and second != first

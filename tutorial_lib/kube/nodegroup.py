@@ -1,0 +1,330 @@
+"""The GPU node group as Karpenter runs it: its NodePools, the nodes they launch, and when.
+
+Karpenter launches a node for a pod the scheduler cannot place (a NodeClaim: launched,
+registered, initialized) and removes a node once it has been empty for the pool's
+``consolidateAfter``. On a cluster without Karpenter (a managed node group and the Cluster
+Autoscaler) the tables are empty and a node's life is read from the Node alone.
+
+kubectl equivalents: ``kubectl get nodepools,nodeclaims -o wide``, ``kubectl get nodes
+-L karpenter.sh/nodepool``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from kubernetes import client
+from tqdm.auto import tqdm
+
+from tutorial_lib import names
+from tutorial_lib.domain import prices
+from tutorial_lib.errors import ClusterError, NotFound
+from tutorial_lib.kube.connection import Connection
+from tutorial_lib.kube.objects import PodState
+
+NODEPOOL_LABEL = "karpenter.sh/nodepool"
+INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
+#: What the Cluster Autoscaler waits by default before removing an unneeded node.
+CLUSTER_AUTOSCALER_DELAY = 10 * 60.0
+#: Beyond the configured delay: Karpenter's disruption loop, draining, the node's deletion.
+REMOVAL_MARGIN = 120.0
+#: Karpenter's NodeClaim conditions, in the order a node passes them.
+CLAIM_PHASES = ("Launched", "Registered", "Initialized")
+
+
+def _custom(cluster: Connection, plural: str) -> list[dict[str, Any]]:
+    try:
+        listed = cluster.call(
+            cluster.custom.list_cluster_custom_object,
+            names.KARPENTER_GROUP,
+            names.KARPENTER_VERSION,
+            plural,
+        )
+    except NotFound:  # Karpenter is not installed
+        return []
+    return listed.get("items") or []
+
+
+def nodepools(cluster: Connection) -> list[dict[str, Any]]:
+    """The NodePools as the API returns them; none without Karpenter."""
+    return _custom(cluster, "nodepools")
+
+
+def nodeclaims(cluster: Connection) -> list[dict[str, Any]]:
+    """The NodeClaims (one per node Karpenter launched or is launching)."""
+    return _custom(cluster, "nodeclaims")
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _condition(claim: dict[str, Any], kind: str) -> datetime | None:
+    for condition in claim.get("status", {}).get("conditions", []):
+        if condition["type"] == kind and condition["status"] == "True":
+            return _time(condition.get("lastTransitionTime"))
+    return None
+
+
+def seconds(duration: str) -> float:
+    """A Kubernetes duration as Karpenter writes them (``10m``, ``1h30m``, ``30s``)."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    parts = re.findall(r"(\d+)([hms])", duration)
+    if not parts or "".join(n + u for n, u in parts) != duration:
+        raise ValueError(f"not a duration: {duration!r}")
+    return float(sum(int(n) * units[u] for n, u in parts))
+
+
+def instance_types(pool: dict[str, Any]) -> list[str]:
+    """The instance types a NodePool may launch; empty when it does not restrict them."""
+    requirements = pool["spec"].get("template", {}).get("spec", {}).get("requirements", [])
+    return [
+        value
+        for r in requirements
+        if r["key"] == INSTANCE_TYPE_LABEL and r["operator"] == "In"
+        for value in r.get("values", [])
+    ]
+
+
+def node_group(cluster: Connection) -> pd.DataFrame:
+    """Per NodePool: what it launches, its label and taint, its limit, when it scales down."""
+    claims = nodeclaims(cluster)
+    rows = []
+    for pool in nodepools(cluster):
+        name = pool["metadata"]["name"]
+        spec = pool["spec"]
+        template = spec.get("template", {})
+        taints = template.get("spec", {}).get("taints", [])
+        disruption = spec.get("disruption", {})
+        nodes = [
+            c.get("status", {}).get("nodeName") or c["metadata"]["name"]
+            for c in claims
+            if c["metadata"].get("labels", {}).get(NODEPOOL_LABEL) == name
+        ]
+        rows.append(
+            {
+                "NodePool": name,
+                "instance types": ", ".join(instance_types(pool)) or "any",
+                "labels": ", ".join(
+                    f"{k}={v}" for k, v in template.get("metadata", {}).get("labels", {}).items()
+                ),
+                "taints": ", ".join(
+                    f"{t['key']}={t.get('value', '')}:{t['effect']}" for t in taints
+                ),
+                "GPU limit": spec.get("limits", {}).get(names.GPU_RESOURCE, "none"),
+                "scale down": f"{disruption.get('consolidationPolicy', '?')} after "
+                f"{disruption.get('consolidateAfter', '?')}",
+                "nodes now": ", ".join(sorted(nodes)) or "none",
+            }
+        )
+    columns = ["NodePool", "instance types", "labels", "taints", "GPU limit", "scale down"]
+    return pd.DataFrame(rows, columns=[*columns, "nodes now"])
+
+
+def _claim_of(cluster: Connection, node: str) -> dict[str, Any] | None:
+    return next(
+        (c for c in nodeclaims(cluster) if c.get("status", {}).get("nodeName") == node), None
+    )
+
+
+@dataclass(frozen=True)
+class NodeLife:
+    """One GPU node from launch to removal (``removed`` None: still there)."""
+
+    node: str
+    instance_type: str
+    launched: datetime
+    removed: datetime | None = None
+
+    @property
+    def hours(self) -> float:
+        return ((self.removed or datetime.now(UTC)) - self.launched).total_seconds() / 3600
+
+
+def node_life(cluster: Connection, node: str) -> NodeLife:
+    """The node's life so far: launched when its NodeClaim was created (billing starts)."""
+    try:
+        found = cluster.call(cluster.core.read_node, node)
+    except NotFound:
+        raise ClusterError(f"Node {node} does not exist (any more).", "kubectl get nodes") from None
+    claim = _claim_of(cluster, node)
+    launched = _time(claim["metadata"]["creationTimestamp"]) if claim else None
+    return NodeLife(
+        node,
+        (found.metadata.labels or {}).get(INSTANCE_TYPE_LABEL, "?"),
+        launched or found.metadata.creation_timestamp,
+    )
+
+
+def autoscaled(cluster: Connection, node: str) -> bool:
+    """Whether something removes the node once it is empty.
+
+    Karpenter's nodes, and on a cluster of one's own any node (the blog's node group at
+    min size 0 with the Cluster Autoscaler); not the local cluster's static nodes (a
+    workshop room's).
+    """
+    found = cluster.call(cluster.core.read_node, node)
+    return not cluster.local or NODEPOOL_LABEL in (found.metadata.labels or {})
+
+
+def _removal_delay(cluster: Connection, node: client.V1Node) -> float:
+    pool = (node.metadata.labels or {}).get(NODEPOOL_LABEL)
+    for found in nodepools(cluster):
+        if found["metadata"]["name"] == pool:
+            after = found["spec"].get("disruption", {}).get("consolidateAfter", "0s")
+            return seconds(after) if after != "Never" else float("inf")
+    return CLUSTER_AUTOSCALER_DELAY
+
+
+def wait_node_gone(cluster: Connection, node: str, *, timeout: float | None = None) -> NodeLife:
+    """Wait until the empty node has been removed by the autoscaler; its life, launch to end.
+
+    ``timeout``: by default the node's NodePool's ``consolidateAfter`` (the Cluster
+    Autoscaler's 10 minutes without Karpenter) plus ``REMOVAL_MARGIN``.
+    kubectl equivalent: ``kubectl wait --for=delete node/<node> --timeout=...``.
+    """
+    life = node_life(cluster, node)
+    found = cluster.call(cluster.core.read_node, node)
+    timeout = timeout if timeout is not None else _removal_delay(cluster, found) + REMOVAL_MARGIN
+    deadline = time.monotonic() + timeout
+    bar = tqdm(
+        desc=f"Waiting for node {node} to be removed", bar_format="{desc} {elapsed}", leave=False
+    )
+    try:
+        while time.monotonic() < deadline:
+            try:
+                cluster.call(cluster.core.read_node, node)
+            except NotFound:
+                return NodeLife(life.node, life.instance_type, life.launched, datetime.now(UTC))
+            bar.refresh()
+            time.sleep(1.0)
+    finally:
+        bar.close()
+    raise ClusterError(
+        f"Node {node} was still there after {timeout:.0f} s.",
+        f"kubectl describe node {node} (a pod still on it keeps it: kubectl get pods -A "
+        f"--field-selector spec.nodeName={node}); Karpenter's reasons: kubectl get events -A "
+        "--field-selector source=karpenter",
+    )
+
+
+def _events(cluster: Connection, pod: PodState) -> list[client.CoreV1Event]:
+    found = cluster.call(
+        cluster.core.list_namespaced_event,
+        pod.namespace,
+        field_selector=f"involvedObject.name={pod.name}",
+    )
+    return found.items
+
+
+def _event_time(event: client.CoreV1Event) -> datetime | None:
+    """The scheduler writes events.k8s.io events (microseconds), others core ones (seconds)."""
+    return event.event_time or event.first_timestamp or event.metadata.creation_timestamp
+
+
+def _source(event: client.CoreV1Event) -> str | None:
+    return event.reporting_component or (event.source.component if event.source else None)
+
+
+def _first(events: list[client.CoreV1Event], reason: str, source: str) -> datetime | None:
+    times = [_event_time(e) for e in events if e.reason == reason and _source(e) == source]
+    return min((t for t in times if t), default=None)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Karpenter's latest word on a pod the scheduler cannot place."""
+
+    launches: bool  # nominated for a node it is launching (or has just launched)
+    message: str  # its own words, without the long requirements list
+
+
+def _shortened(message: str) -> str:
+    return re.sub(r", requirements=.*?(?=, resources=|$)", "", message)
+
+
+def verdict(cluster: Connection, pod: client.V1Pod | PodState) -> Verdict | None:
+    """Karpenter's latest event for the pod: a node is coming, or why none can.
+
+    None when Karpenter has not spoken (yet, or at all: it batches pending pods for 1 to
+    10 seconds, and a cluster without it has no such events).
+    """
+    state = pod if isinstance(pod, PodState) else PodState.of(pod)
+    said = [
+        e
+        for e in _events(cluster, state)
+        if _source(e) == "karpenter" and e.reason in ("Nominated", "FailedScheduling")
+    ]
+    if not said:
+        return None
+    latest = max(said, key=lambda e: _event_time(e) or datetime.min.replace(tzinfo=UTC))
+    return Verdict(latest.reason == "Nominated", _shortened(latest.message or ""))
+
+
+def timeline(cluster: Connection, pod: PodState, answered: datetime | None = None) -> pd.DataFrame:
+    """From the pod's creation to its first answer: each phase with the API's timestamp.
+
+    The phases of a scale from zero: the scheduler finds no node, Karpenter creates a
+    NodeClaim, the node is launched, registers and is initialized, the pod is scheduled
+    there, vLLM becomes Ready; ``answered`` is when the first completion came back. The
+    API's timestamps have whole seconds.
+    """
+    live = cluster.call(cluster.core.read_namespaced_pod, pod.name, pod.namespace)
+    events = _events(cluster, pod)
+    claim = _claim_of(cluster, live.spec.node_name) if live.spec.node_name else None
+    start = live.metadata.creation_timestamp
+    if claim and _time(claim["metadata"]["creationTimestamp"]) < start - timedelta(seconds=1):
+        claim = None  # the node was there before the pod: nothing was launched for it
+    ready = next(
+        (c for c in live.status.conditions or [] if c.type == "Ready" and c.status == "True"),
+        None,
+    )
+    phases: list[tuple[str, datetime | None]] = [
+        ("pod created", live.metadata.creation_timestamp),
+        ("scheduler: no node fits", _first(events, "FailedScheduling", "default-scheduler")),
+        ("Karpenter: pod nominated for a new node", _first(events, "Nominated", "karpenter")),
+        (
+            "Karpenter: NodeClaim created",
+            _time(claim["metadata"]["creationTimestamp"]) if claim else None,
+        ),
+    ]
+    phases += [
+        (f"node {phase.lower()}", _condition(claim, phase) if claim else None)
+        for phase in CLAIM_PHASES
+    ]
+    phases += [
+        ("pod scheduled on it", _first(events, "Scheduled", "default-scheduler")),
+        ("vLLM Ready", ready.last_transition_time if ready else None),
+        ("first answer", answered),
+    ]
+    rows = [
+        {"phase": name, "at": at, "seconds": round((at - start).total_seconds(), 1)}
+        for name, at in phases
+        if at is not None
+    ]
+    return pd.DataFrame(rows, columns=["phase", "at", "seconds"])
+
+
+def bill(lives: list[NodeLife]) -> pd.DataFrame:
+    """What each node cost from launch to removal (or until now) at the on-demand price."""
+    rows = []
+    for life in lives:
+        per_hour = prices.ON_DEMAND.get(life.instance_type)
+        rows.append(
+            {
+                "node": life.node,
+                "instance type": life.instance_type,
+                "launched": life.launched,
+                "removed": life.removed if life.removed else "still running",
+                "minutes": round(life.hours * 60, 1),
+                "USD per hour": per_hour,
+                "USD": round(life.hours * per_hour, 4) if per_hour is not None else None,
+            }
+        )
+    columns = ["node", "instance type", "launched", "removed", "minutes", "USD per hour", "USD"]
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,162 @@
+"""Karpenter with its kwok provider: the local GPU node group, from zero to two nodes.
+
+Karpenter is the real controller an EKS cluster runs; only its cloud provider is kwok's:
+"launching" a g6.xlarge creates a Node object, which kwok then keeps Ready, and the runtime
+bridge runs vLLM on it as on any other simulated node. A pending vLLM pod gets a node in
+seconds; an empty node is removed after the NodePool's ``consolidateAfter``.
+
+The daemon runs the binary, starts it again if it exits, and stops it with itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import threading
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tutorial_lib.domain import prices
+from tutorial_lib.local import binaries, daemons, paths, versions
+from tutorial_lib.tools import gomodules, manifests
+
+log = logging.getLogger(__name__)
+
+#: The local NodePool and its KWOKNodeClass: the EKS NodePool with the kwok node class.
+NODEPOOL = manifests.ROOT / "karpenter" / "local"
+#: Karpenter's CRDs as its kwok chart ships them, and the KWOKNodeClass.
+CRD_FILES = (
+    "kwok/charts/crds/karpenter.sh_nodepools.yaml",
+    "kwok/charts/crds/karpenter.sh_nodeclaims.yaml",
+    "kwok/charts/crds/karpenter.sh_nodeoverlays.yaml",
+    "kwok/charts/crds/autoscaling.x-k8s.io_capacitybuffers.yaml",
+    "kwok/apis/crds/karpenter.kwok.sh_kwoknodeclasses.yaml",
+)
+#: What the kwok provider subtracts from an instance type for the kubelet (its helpers.go).
+PROVIDER_OVERHEAD = {"cpu": 100, "memory": 10}  # millicores, MiB
+#: The blog's region (eu-central-1, Frankfurt); Karpenter wants a zone per offering.
+ZONE = "eu-central-1a"
+#: Local ports of its metrics and health endpoints (it binds every interface).
+METRICS_PORT, HEALTH_PORT = 19191, 19192
+_RESTART_SECONDS = 5
+
+
+def gpu_node() -> dict[str, Any]:
+    """The g6.xlarge as the scheduler sees it on EKS (``gpu-node.yaml``)."""
+    return yaml.safe_load(paths.package_text("gpu-node.yaml"))
+
+
+def _quantity(value: str, unit: str) -> int:
+    """``3920m`` in millicores, ``14119Mi`` in MiB: the two forms gpu-node.yaml uses."""
+    if unit == "m":
+        return int(value[:-1]) if value.endswith("m") else int(value) * 1000
+    if value.endswith("Gi"):
+        return int(value[:-2]) * 1024
+    return int(value.removesuffix("Mi"))
+
+
+def instance_types() -> list[dict[str, Any]]:
+    """Karpenter's instance-types file: g6.xlarge only, at the blog's price.
+
+    The provider's node offers the instance's resources minus a fixed overhead; the file
+    adds that overhead to what an EKS kubelet offers, so a launched node has exactly the
+    allocatable of ``gpu-node.yaml`` and the blog's 14Gi request fits no instance type.
+    """
+    node = gpu_node()
+    allocatable = node["status"]["allocatable"]
+    labels = node["metadata"]["labels"]
+    cpu = _quantity(allocatable["cpu"], "m") + PROVIDER_OVERHEAD["cpu"]
+    memory = _quantity(allocatable["memory"], "Mi") + PROVIDER_OVERHEAD["memory"]
+    offering = {
+        "Price": prices.ON_DEMAND[labels["node.kubernetes.io/instance-type"]],
+        "Available": True,
+        "Requirements": [
+            {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand"]},
+            {"key": "topology.kubernetes.io/zone", "operator": "In", "values": [ZONE]},
+        ],
+    }
+    return [
+        {
+            "name": labels["node.kubernetes.io/instance-type"],
+            "architecture": labels["kubernetes.io/arch"],
+            "operatingSystems": [labels["kubernetes.io/os"]],
+            "resources": {
+                "cpu": f"{cpu}m",
+                "memory": f"{memory}Mi",
+                "nvidia.com/gpu": allocatable["nvidia.com/gpu"],
+                "pods": allocatable["pods"],
+                "ephemeral-storage": allocatable["ephemeral-storage"],
+            },
+            "offerings": [offering],
+        }
+    ]
+
+
+def crds() -> list[str]:
+    """The CRD manifests, from the Karpenter module the binary is built from."""
+    return [
+        gomodules.read(versions.KARPENTER_MODULE, versions.KARPENTER, versions.KARPENTER_H1, name)
+        for name in CRD_FILES
+    ]
+
+
+def crd_source() -> Path:
+    """The module zip the CRDs come from, fetched if need be; a workshop bundle carries it."""
+    crds()
+    return gomodules.zip_path(versions.KARPENTER_MODULE, versions.KARPENTER)
+
+
+def home() -> Path:
+    return paths.state_dir() / "karpenter"
+
+
+def command(binary: Path, types_file: Path) -> list[str]:
+    return [
+        str(binary),
+        f"--instance-types-file-path={types_file}",
+        # It reads its namespace from a ServiceAccount file otherwise, and there is none.
+        "--leader-election-namespace=kube-system",
+        f"--metrics-port={METRICS_PORT}",
+        f"--health-probe-port={HEALTH_PORT}",
+        "--log-level=info",
+    ]
+
+
+def _start(args: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        args,
+        env=dict(os.environ) | {"KUBECONFIG": str(paths.kubeconfig_path())},
+        cwd=home(),
+        stdin=subprocess.DEVNULL,
+        preexec_fn=daemons.die_with_parent,  # the daemon is single-threaded
+    )
+
+
+def run(stopping: threading.Event) -> None:
+    """Keep Karpenter running until ``stopping`` is set."""
+    home().mkdir(parents=True, exist_ok=True)
+    types_file = home() / "instance-types.json"
+    types_file.write_text(json.dumps(instance_types(), indent=2))
+    args = command(binaries.ensure("karpenter-kwok")["karpenter-kwok"], types_file)
+    karpenter = _start(args)
+    while not stopping.wait(_RESTART_SECONDS):
+        if karpenter.poll() is not None:
+            log.warning("Karpenter exited with %s; starting it again", karpenter.returncode)
+            karpenter = _start(args)
+    daemons.end_child(karpenter)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    run(stopping)
+
+
+if __name__ == "__main__":
+    main()
