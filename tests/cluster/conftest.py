@@ -78,7 +78,7 @@ def static_gpu_node(connection) -> Iterator[str]:
 
 @pytest.fixture
 def free_gpu(connection) -> Iterator[None]:
-    """The node has one GPU: pause the tutorial's vLLM Deployment, if any, for this test."""
+    """No GPU held by the tutorial's vLLM: pause its Deployment, if any, for this test."""
     try:
         replicas = tl.scale(connection, 0)
     except tl.errors.NotFound:  # no Deployment: the GPU is free

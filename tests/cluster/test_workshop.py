@@ -94,6 +94,8 @@ def test_an_attendee_may_do_what_the_notebooks_need_and_nothing_else(workshop):
     ):
         assert can_i(workshop, "attendee-01", *request, *own), request
     assert can_i(workshop, "attendee-01", "list", "nodes")  # the scheduling lessons
+    for karpenter in ("nodepools.karpenter.sh", "nodeclaims.karpenter.sh"):  # 00, 03, 07
+        assert can_i(workshop, "attendee-01", "list", karpenter)
     for request in (
         ["get", "pods", "-n", "attendee-02"],
         ["get", "services", "-n", "ml-models"],

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from kubernetes.client import CoreV1Event, V1ObjectMeta, V1ObjectReference
 
+from tutorial_lib.errors import ClusterError
 from tutorial_lib.kube import nodegroup
 
 
@@ -47,3 +50,41 @@ def test_a_bill_prices_each_lifetime_and_a_running_node_until_now():
     assert bill.loc["b", "removed"] == "still running"
     assert bill.loc["b", "USD"] == pytest.approx(1.40, abs=0.01)
     assert pd.isna(bill.loc["c", "USD"])  # no price known: none made up
+
+
+class _Refused:
+    """A connection whose every request the API server refuses with 403."""
+
+    custom = SimpleNamespace(list_cluster_custom_object=None)
+    local = True
+
+    def call(self, method, *args, **kwargs):
+        raise ClusterError("list: 403 Forbidden", status=403)
+
+
+def test_an_account_that_may_not_read_karpenter_sees_no_nodepool():
+    assert nodegroup.nodepools(_Refused()) == []
+    assert nodegroup.node_group(_Refused()).empty
+
+
+def test_a_static_node_is_not_waited_for():
+    static = nodegroup.NodeLife("room-gpu", "g6.xlarge", datetime.now(UTC), autoscaled=False)
+    with pytest.raises(ClusterError, match="static node of the local cluster: nothing removes"):
+        nodegroup.wait_node_gone(_Refused(), static)
+
+
+def _event(reason: str, first: datetime, last: datetime | None = None):
+    return CoreV1Event(
+        involved_object=V1ObjectReference(),
+        metadata=V1ObjectMeta(name=reason),
+        reason=reason,
+        first_timestamp=first,
+        last_timestamp=last or first,
+    )
+
+
+def test_a_repeated_event_counts_when_it_was_last_seen():
+    start = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    refused = _event("FailedScheduling", start, start + timedelta(seconds=30))
+    nominated = _event("Nominated", start + timedelta(seconds=10))
+    assert max([refused, nominated], key=nodegroup._last_seen) is refused

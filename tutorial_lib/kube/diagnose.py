@@ -18,7 +18,7 @@ from tutorial_lib.errors import ClusterError
 from tutorial_lib.kube import nodegroup
 from tutorial_lib.kube.connection import Connection
 from tutorial_lib.kube.logs import log_stream
-from tutorial_lib.kube.objects import PodState, ready, selector
+from tutorial_lib.kube.objects import PodState, events_of, ready, selector
 from tutorial_lib.kube.resources import (
     HARD_EFFECTS,
     allocatable,
@@ -163,19 +163,23 @@ def _launchable(cluster: Connection, pod: client.V1Pod) -> list[dict[str, object
         return []
     said = nodegroup.verdict(cluster, pod)
     fits = said.launches if said else None
-    why = "" if fits else (said.message if said else "Karpenter has not decided yet")
+    why = (
+        ""
+        if fits
+        else (
+            said.message
+            if said
+            else "Karpenter has not said anything yet (for more than a few seconds: is it running?)"
+        )
+    )
     names = ", ".join(pool["metadata"]["name"] for pool in pools)
     return [{"node": f"NodePool {names} (Karpenter)", "fits": fits, "why not": why}]
 
 
 def warnings(cluster: Connection, pod: client.V1Pod) -> list[str]:
     """The pod's Warning events, oldest first, without repeats."""
-    events = cluster.call(
-        cluster.core.list_namespaced_event,
-        pod.metadata.namespace,
-        field_selector=f"involvedObject.name={pod.metadata.name}",
-    )
-    lines = [f"{e.reason}: {e.message}" for e in events.items if e.type == "Warning"]
+    events = events_of(cluster, pod.metadata.name, pod.metadata.namespace)
+    lines = [f"{e.reason}: {e.message}" for e in events if e.type == "Warning"]
     return list(dict.fromkeys(lines))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from tutorial_lib import names
 from tutorial_lib.domain import prices
 from tutorial_lib.errors import ClusterError, NotFound
 from tutorial_lib.kube.connection import Connection
-from tutorial_lib.kube.objects import PodState
+from tutorial_lib.kube.objects import PodState, events_of
 
 NODEPOOL_LABEL = "karpenter.sh/nodepool"
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
@@ -38,6 +38,7 @@ CLAIM_PHASES = ("Launched", "Registered", "Initialized")
 
 
 def _custom(cluster: Connection, plural: str) -> list[dict[str, Any]]:
+    """Karpenter's objects; none where it is not installed or the user may not list them."""
     try:
         listed = cluster.call(
             cluster.custom.list_cluster_custom_object,
@@ -46,6 +47,10 @@ def _custom(cluster: Connection, plural: str) -> list[dict[str, Any]]:
             plural,
         )
     except NotFound:  # Karpenter is not installed
+        return []
+    except ClusterError as exc:
+        if exc.status != 403:  # an account without the right: as if there were no Karpenter
+            raise
         return []
     return listed.get("items") or []
 
@@ -80,7 +85,7 @@ def seconds(duration: str) -> float:
     return float(sum(int(n) * units[u] for n, u in parts))
 
 
-def instance_types(pool: dict[str, Any]) -> list[str]:
+def pool_instance_types(pool: dict[str, Any]) -> list[str]:
     """The instance types a NodePool may launch; empty when it does not restrict them."""
     requirements = pool["spec"].get("template", {}).get("spec", {}).get("requirements", [])
     return [
@@ -109,7 +114,7 @@ def node_group(cluster: Connection) -> pd.DataFrame:
         rows.append(
             {
                 "NodePool": name,
-                "instance types": ", ".join(instance_types(pool)) or "any",
+                "instance types": ", ".join(pool_instance_types(pool)) or "any",
                 "labels": ", ".join(
                     f"{k}={v}" for k, v in template.get("metadata", {}).get("labels", {}).items()
                 ),
@@ -140,6 +145,11 @@ class NodeLife:
     instance_type: str
     launched: datetime
     removed: datetime | None = None
+    #: The NodePool that launched it; None for a node Karpenter does not own.
+    pool: str | None = None
+    #: Something removes it once it is empty: Karpenter, or on a cluster of one's own the
+    #: node group's autoscaler; not a static node of the local cluster (a workshop room's).
+    autoscaled: bool = True
 
     @property
     def hours(self) -> float:
@@ -152,79 +162,86 @@ def node_life(cluster: Connection, node: str) -> NodeLife:
         found = cluster.call(cluster.core.read_node, node)
     except NotFound:
         raise ClusterError(f"Node {node} does not exist (any more).", "kubectl get nodes") from None
+    labels = found.metadata.labels or {}
     claim = _claim_of(cluster, node)
     launched = _time(claim["metadata"]["creationTimestamp"]) if claim else None
+    pool = labels.get(NODEPOOL_LABEL)
     return NodeLife(
         node,
-        (found.metadata.labels or {}).get(INSTANCE_TYPE_LABEL, "?"),
+        labels.get(INSTANCE_TYPE_LABEL, "?"),
         launched or found.metadata.creation_timestamp,
+        pool=pool,
+        autoscaled=pool is not None or not cluster.local,
     )
 
 
-def autoscaled(cluster: Connection, node: str) -> bool:
-    """Whether something removes the node once it is empty.
-
-    Karpenter's nodes, and on a cluster of one's own any node (the blog's node group at
-    min size 0 with the Cluster Autoscaler); not the local cluster's static nodes (a
-    workshop room's).
-    """
-    found = cluster.call(cluster.core.read_node, node)
-    return not cluster.local or NODEPOOL_LABEL in (found.metadata.labels or {})
-
-
-def _removal_delay(cluster: Connection, node: client.V1Node) -> float:
-    pool = (node.metadata.labels or {}).get(NODEPOOL_LABEL)
-    for found in nodepools(cluster):
-        if found["metadata"]["name"] == pool:
-            after = found["spec"].get("disruption", {}).get("consolidateAfter", "0s")
-            return seconds(after) if after != "Never" else float("inf")
-    return CLUSTER_AUTOSCALER_DELAY
+def _removal_delay(cluster: Connection, life: NodeLife) -> float:
+    """How long the node's autoscaler waits before it removes an empty node."""
+    if life.pool is None:
+        return CLUSTER_AUTOSCALER_DELAY
+    pool = next((p for p in nodepools(cluster) if p["metadata"]["name"] == life.pool), None)
+    after = (pool or {}).get("spec", {}).get("disruption", {}).get("consolidateAfter", "0s")
+    if after == "Never":
+        raise ClusterError(
+            f"NodePool {life.pool} never removes an empty node (consolidateAfter: Never).",
+            f"kubectl patch nodepool {life.pool} --type merge -p "
+            '\'{"spec":{"disruption":{"consolidateAfter":"10m"}}}\'',
+        )
+    return seconds(after)
 
 
-def wait_node_gone(cluster: Connection, node: str, *, timeout: float | None = None) -> NodeLife:
+def wait_node_gone(
+    cluster: Connection, node: str | NodeLife, *, timeout: float | None = None
+) -> NodeLife:
     """Wait until the empty node has been removed by the autoscaler; its life, launch to end.
 
-    ``timeout``: by default the node's NodePool's ``consolidateAfter`` (the Cluster
-    Autoscaler's 10 minutes without Karpenter) plus ``REMOVAL_MARGIN``.
+    ``node``: its name, or its life as ``node_life`` read it earlier: then a node already
+    gone returns at once (``removed``: when it was seen gone). ``timeout``: by default the
+    NodePool's ``consolidateAfter`` (the Cluster Autoscaler's 10 minutes without Karpenter)
+    plus ``REMOVAL_MARGIN``.
     kubectl equivalent: ``kubectl wait --for=delete node/<node> --timeout=...``.
     """
-    life = node_life(cluster, node)
-    found = cluster.call(cluster.core.read_node, node)
-    timeout = timeout if timeout is not None else _removal_delay(cluster, found) + REMOVAL_MARGIN
+    life = node if isinstance(node, NodeLife) else node_life(cluster, node)
+    if not life.autoscaled:
+        raise ClusterError(
+            f"Node {life.node} is a static node of the local cluster: nothing removes it.",
+            "A workshop room's node stays for the whole workshop; the instructor's "
+            "`python -m tutorial_lib.workshop delete` removes it.",
+        )
+    timeout = timeout if timeout is not None else _removal_delay(cluster, life) + REMOVAL_MARGIN
     deadline = time.monotonic() + timeout
     bar = tqdm(
-        desc=f"Waiting for node {node} to be removed", bar_format="{desc} {elapsed}", leave=False
+        desc=f"Waiting for node {life.node} to be removed",
+        bar_format="{desc} {elapsed}",
+        leave=False,
     )
     try:
         while time.monotonic() < deadline:
             try:
-                cluster.call(cluster.core.read_node, node)
+                cluster.call(cluster.core.read_node, life.node)
             except NotFound:
-                return NodeLife(life.node, life.instance_type, life.launched, datetime.now(UTC))
+                return replace(life, removed=datetime.now(UTC))
             bar.refresh()
             time.sleep(1.0)
     finally:
         bar.close()
     raise ClusterError(
-        f"Node {node} was still there after {timeout:.0f} s.",
-        f"kubectl describe node {node} (a pod still on it keeps it: kubectl get pods -A "
-        f"--field-selector spec.nodeName={node}); Karpenter's reasons: kubectl get events -A "
-        "--field-selector source=karpenter",
+        f"Node {life.node} was still there after {timeout:.0f} s.",
+        f"kubectl describe node {life.node} (a pod still on it keeps it: kubectl get pods -A "
+        f"--field-selector spec.nodeName={life.node}); Karpenter's reasons: kubectl get events "
+        "-A --field-selector source=karpenter",
     )
-
-
-def _events(cluster: Connection, pod: PodState) -> list[client.CoreV1Event]:
-    found = cluster.call(
-        cluster.core.list_namespaced_event,
-        pod.namespace,
-        field_selector=f"involvedObject.name={pod.name}",
-    )
-    return found.items
 
 
 def _event_time(event: client.CoreV1Event) -> datetime | None:
-    """The scheduler writes events.k8s.io events (microseconds), others core ones (seconds)."""
+    """When it first happened (events.k8s.io events, the scheduler's, have microseconds)."""
     return event.event_time or event.first_timestamp or event.metadata.creation_timestamp
+
+
+def _last_seen(event: client.CoreV1Event) -> datetime:
+    """When it last happened: a repeated event is one object, counted and re-stamped."""
+    series = event.series.last_observed_time if event.series else None
+    return series or event.last_timestamp or _event_time(event) or datetime.min.replace(tzinfo=UTC)
 
 
 def _source(event: client.CoreV1Event) -> str | None:
@@ -257,12 +274,12 @@ def verdict(cluster: Connection, pod: client.V1Pod | PodState) -> Verdict | None
     state = pod if isinstance(pod, PodState) else PodState.of(pod)
     said = [
         e
-        for e in _events(cluster, state)
+        for e in events_of(cluster, state.name, state.namespace)
         if _source(e) == "karpenter" and e.reason in ("Nominated", "FailedScheduling")
     ]
     if not said:
         return None
-    latest = max(said, key=lambda e: _event_time(e) or datetime.min.replace(tzinfo=UTC))
+    latest = max(said, key=_last_seen)
     return Verdict(latest.reason == "Nominated", _shortened(latest.message or ""))
 
 
@@ -275,7 +292,7 @@ def timeline(cluster: Connection, pod: PodState, answered: datetime | None = Non
     API's timestamps have whole seconds.
     """
     live = cluster.call(cluster.core.read_namespaced_pod, pod.name, pod.namespace)
-    events = _events(cluster, pod)
+    events = events_of(cluster, pod.name, pod.namespace)
     claim = _claim_of(cluster, live.spec.node_name) if live.spec.node_name else None
     start = live.metadata.creation_timestamp
     if claim and _time(claim["metadata"]["creationTimestamp"]) < start - timedelta(seconds=1):

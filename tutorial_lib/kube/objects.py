@@ -425,6 +425,16 @@ def endpoints(
     ]
 
 
+def events_of(cluster: Connection, name: str, namespace: str) -> list[client.CoreV1Event]:
+    """The events about one object, as ``kubectl describe`` lists them at its end."""
+    found = cluster.call(
+        cluster.core.list_namespaced_event,
+        namespace,
+        field_selector=f"involvedObject.name={name}",
+    )
+    return found.items
+
+
 def pods(cluster: Connection, namespace: str, labels: dict[str, str]) -> list[client.V1Pod]:
     """The pods matching a label selector that are not being deleted."""
     found = cluster.call(

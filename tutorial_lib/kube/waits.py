@@ -294,15 +294,28 @@ def _unschedulable_since(pod: client.V1Pod) -> float | None:
 class _Autoscaler:
     """Whether a node may still come for an unschedulable pod, in Karpenter's words.
 
-    The pod's events are read only while it is unschedulable, not on every check.
+    The pod's events are read only while it is unschedulable, and at most every few
+    seconds per pod, however many checks ask.
     """
+
+    #: How long Karpenter may stay silent about an unschedulable pod: its batching window
+    #: is 10 s at most, so silence beyond this means it is not running.
+    SILENCE = 30.0
+    _FRESH = 2.0
 
     def __init__(self, cluster: Connection) -> None:
         self.cluster = cluster
         self.present = bool(nodegroup.nodepools(cluster))
+        self._said: dict[str, tuple[float, nodegroup.Verdict | None]] = {}
 
     def verdict(self, pod: client.V1Pod) -> nodegroup.Verdict | None:
-        return nodegroup.verdict(self.cluster, pod) if self.present else None
+        if not self.present:
+            return None
+        read_at, said = self._said.get(pod.metadata.uid, (0.0, None))
+        if time.monotonic() - read_at > self._FRESH:
+            said = nodegroup.verdict(self.cluster, pod)
+            self._said[pod.metadata.uid] = (time.monotonic(), said)
+        return said
 
     def gave_up(self, pod: client.V1Pod) -> bool:
         """The pod stays Pending: no Karpenter, or Karpenter says no node fits it."""
@@ -311,10 +324,14 @@ class _Autoscaler:
 
 
 def _unschedulable_for(pod: client.V1Pod, limit: float | None, autoscaler: _Autoscaler) -> bool:
+    """Unschedulable for ``limit`` seconds, and no node is coming (or Karpenter is silent)."""
     since = _unschedulable_since(pod)
     if limit is None or since is None or since < limit:
         return False
-    return autoscaler.gave_up(pod)
+    if not autoscaler.present:
+        return True
+    said = autoscaler.verdict(pod)
+    return since >= limit + autoscaler.SILENCE if said is None else not said.launches
 
 
 def wait_pending(

@@ -43,7 +43,7 @@ PROVIDER_OVERHEAD = {"cpu": 100, "memory": 10}  # millicores, MiB
 ZONE = "eu-central-1a"
 #: Local ports of its metrics and health endpoints (it binds every interface).
 METRICS_PORT, HEALTH_PORT = 19191, 19192
-_RESTART_SECONDS = 5
+_CHECK_SECONDS, _MAX_BACKOFF_SECONDS = 5.0, 60.0
 
 
 def gpu_node() -> dict[str, Any]:
@@ -107,7 +107,8 @@ def crds() -> list[str]:
 
 def crd_source() -> Path:
     """The module zip the CRDs come from, fetched if need be; a workshop bundle carries it."""
-    crds()
+    with gomodules.module_zip(versions.KARPENTER_MODULE, versions.KARPENTER, versions.KARPENTER_H1):
+        pass  # fetched and checked
     return gomodules.zip_path(versions.KARPENTER_MODULE, versions.KARPENTER)
 
 
@@ -143,11 +144,20 @@ def run(stopping: threading.Event) -> None:
     types_file = home() / "instance-types.json"
     types_file.write_text(json.dumps(instance_types(), indent=2))
     args = command(binaries.ensure("karpenter-kwok")["karpenter-kwok"], types_file)
-    karpenter = _start(args)
-    while not stopping.wait(_RESTART_SECONDS):
-        if karpenter.poll() is not None:
-            log.warning("Karpenter exited with %s; starting it again", karpenter.returncode)
-            karpenter = _start(args)
+    karpenter, delay = _start(args), _CHECK_SECONDS
+    while not stopping.wait(delay):
+        if karpenter.poll() is None:
+            delay = _CHECK_SECONDS
+            continue
+        # Back off while it keeps failing (a cluster gone, a port taken): 5 s doubling to 1 min.
+        delay = min(delay * 2, _MAX_BACKOFF_SECONDS)
+        log.warning(
+            "Karpenter exited with %s; starting it again (next check in %.0f s; its output "
+            "is above)",
+            karpenter.returncode,
+            delay,
+        )
+        karpenter = _start(args)
     daemons.end_child(karpenter)
 
 

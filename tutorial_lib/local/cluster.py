@@ -431,7 +431,7 @@ def up(current: ClusterStatus | None = None) -> ClusterStatus:
         raise LocalClusterError(
             f"The local cluster is not healthy after up:\n{final}",
             "Run `python -m tutorial_lib.local down` and `up` again; the daemons log to "
-            f"{paths.state_dir()}/runtime-bridge.log and monitoring.log.",
+            f"{paths.state_dir()}/runtime-bridge.log, monitoring.log and karpenter.log.",
         )
     _say(f"Ready. kubeconfig: {paths.kubeconfig_path()}\ncontext:    {CONTEXT}")
     return final

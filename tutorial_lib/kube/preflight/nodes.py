@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from kubernetes import client
 
@@ -60,7 +61,7 @@ def _short_of(node: client.V1Node, needs: Needs) -> list[str]:
     return short
 
 
-def pool_node(pool: dict) -> client.V1Node:
+def pool_node(pool: dict[str, Any]) -> client.V1Node:
     """The node a Karpenter NodePool would launch, as far as its template says: labels, taints.
 
     Named ``NodePool <name>`` so that every finding says where the label or taint comes from.
@@ -80,7 +81,7 @@ def pool_node(pool: dict) -> client.V1Node:
 
 
 def gpu_node_findings(
-    nodes: list[client.V1Node], needs: Needs, *, local: bool, pools: Sequence[dict] = ()
+    nodes: list[client.V1Node], needs: Needs, *, local: bool, pools: Sequence[dict[str, Any]] = ()
 ) -> tuple[Finding, Finding, Finding]:
     """The GPU node, its label and its taint, as the Deployment asks for them.
 
@@ -115,12 +116,12 @@ def gpu_node_findings(
     )
 
 
-def _pool_launches(launchers: list[client.V1Node], pools: Sequence[dict]) -> Finding:
+def _pool_launches(launchers: list[client.V1Node], pools: Sequence[dict[str, Any]]) -> Finding:
     by_name = {f"NodePool {p['metadata']['name']}": p for p in pools}
     described = []
     for node in launchers:
         pool = by_name[node.metadata.name]
-        types = ", ".join(nodegroup.instance_types(pool)) or "any instance type"
+        types = ", ".join(nodegroup.pool_instance_types(pool)) or "any instance type"
         limit = pool["spec"].get("limits", {}).get(names.GPU_RESOURCE)
         described.append(
             f"{node.metadata.name} ({types}"
@@ -162,7 +163,8 @@ def _gpu_node(
                 GPU_NODE,
                 PROBLEM,
                 f"No node advertises {names.GPU_RESOURCE}.",
-                "python -m tutorial_lib.local up repairs the local GPU NodePool and Karpenter.",
+                "kubectl apply --server-side -k manifests/karpenter/local (the local GPU "
+                "NodePool); python -m tutorial_lib.local status says whether Karpenter runs.",
             )
         return Finding(
             GPU_NODE,
