@@ -226,6 +226,13 @@ def offline() -> bool:
 
 def _obtain(binary: Binary) -> None:
     """Download, else build, into ``<path>.partial``; only a finished file takes the name."""
+    if binary.download is None and shutil.which("go") is None:
+        raise ToolError(
+            f"{binary.name} {binary.version} has no release binary to download: it is built "
+            "from the Go module proxy, and no Go toolchain is on PATH.",
+            "Install Go 1.26 or newer (https://go.dev/dl/ or your package manager's golang "
+            "package); a build whose module wants a newer Go fetches that toolchain itself.",
+        )
     tmp = binary.path.with_name(binary.path.name + ".partial")
     tmp.unlink(missing_ok=True)
     try:
