@@ -261,6 +261,12 @@ class Verdict:
     message: str  # its own words, without the long requirements list
 
 
+#: Karpenter's reasons for launching nothing for a pending pod: no instance type of the pool
+#: fits it, or the pool is at its limit (Karpenter checks the limit first, so a pod that fits
+#: nothing still reads "exceed limits" while the pool's two GPU nodes exist).
+NO_NODE_REASONS = ("no instance type has enough resources", "exceed limits")
+
+
 def _shortened(message: str) -> str:
     return re.sub(r", requirements=.*?(?=, resources=|$)", "", message)
 
