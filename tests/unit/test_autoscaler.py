@@ -6,8 +6,6 @@ provider (tests/cluster/test_cluster.py); here, what the file itself must state.
 
 from __future__ import annotations
 
-import pytest
-
 from tutorial_lib.local import autoscaler
 
 
@@ -21,11 +19,3 @@ def test_g6_xlarge_only_on_demand_at_the_blogs_price_in_the_blogs_region():
         "karpenter.sh/capacity-type": ["on-demand"],
         "topology.kubernetes.io/zone": ["eu-central-1a"],  # the blog's eu-central-1
     }
-
-
-@pytest.mark.parametrize(
-    ("value", "unit", "expected"),
-    [("3920m", "m", 3920), ("4", "m", 4000), ("16Gi", "Mi", 16384), ("14119Mi", "Mi", 14119)],
-)
-def test_quantities_of_the_node_file(value, unit, expected):
-    assert autoscaler._quantity(value, unit) == expected

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from kubernetes.utils import parse_quantity
 
 from tutorial_lib.domain import prices
 from tutorial_lib.local import binaries, daemons, paths, versions
@@ -39,6 +40,7 @@ CRD_FILES = (
 )
 #: What the kwok provider subtracts from an instance type for the kubelet (its helpers.go).
 PROVIDER_OVERHEAD = {"cpu": 100, "memory": 10}  # millicores, MiB
+MIB = 2**20
 #: The blog's region (eu-central-1, Frankfurt); Karpenter wants a zone per offering.
 ZONE = "eu-central-1a"
 #: Local ports of its metrics and health endpoints (it binds every interface).
@@ -51,15 +53,6 @@ def gpu_node() -> dict[str, Any]:
     return yaml.safe_load(paths.package_text("gpu-node.yaml"))
 
 
-def _quantity(value: str, unit: str) -> int:
-    """``3920m`` in millicores, ``14119Mi`` in MiB: the two forms gpu-node.yaml uses."""
-    if unit == "m":
-        return int(value[:-1]) if value.endswith("m") else int(value) * 1000
-    if value.endswith("Gi"):
-        return int(value[:-2]) * 1024
-    return int(value.removesuffix("Mi"))
-
-
 def instance_types() -> list[dict[str, Any]]:
     """Karpenter's instance-types file: g6.xlarge only, at the blog's price.
 
@@ -70,8 +63,8 @@ def instance_types() -> list[dict[str, Any]]:
     node = gpu_node()
     allocatable = node["status"]["allocatable"]
     labels = node["metadata"]["labels"]
-    cpu = _quantity(allocatable["cpu"], "m") + PROVIDER_OVERHEAD["cpu"]
-    memory = _quantity(allocatable["memory"], "Mi") + PROVIDER_OVERHEAD["memory"]
+    cpu = int(parse_quantity(allocatable["cpu"]) * 1000) + PROVIDER_OVERHEAD["cpu"]
+    memory = int(parse_quantity(allocatable["memory"]) / MIB) + PROVIDER_OVERHEAD["memory"]
     offering = {
         "Price": prices.ON_DEMAND[labels["node.kubernetes.io/instance-type"]],
         "Available": True,
