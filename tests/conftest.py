@@ -11,7 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
+import tutorial_lib as tl
+from tests.helpers import FIXTURE_LABEL, FIXTURE_LABEL_KEY
 from tutorial_lib.local import cluster
+from tutorial_lib.workshop import rooms
 
 #: Test folders whose tests use the local cluster, directly or through a notebook's kernel.
 USES_THE_CLUSTER = {"cluster", "notebooks", "browser"}
@@ -31,4 +34,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def local_cluster() -> Iterator[cluster.ClusterStatus]:
-    yield cluster.up()
+    status = cluster.up()
+    sweep_leftovers()
+    yield status
+
+
+def sweep_leftovers() -> None:
+    """Delete the fixture nodes and workshop rooms of a run that was killed before its teardown.
+
+    Left standing, a spare GPU node takes the tutorial's vLLM pod or hides Karpenter's
+    decisions from the next run's tests.
+    """
+    selector = f"{FIXTURE_LABEL_KEY}={FIXTURE_LABEL}"
+    cluster.kubectl("delete", "node", "-l", selector, "--ignore-not-found")
+    connection = tl.connect(local=True)
+    if rooms.rooms(connection):
+        rooms.delete(connection)

@@ -19,6 +19,9 @@ T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 #: A server address where nothing listens: every request is refused at once.
 NOWHERE = "https://127.0.0.1:1"
+#: The label on nodes a test fixture creates, so that a later run can find what a killed one
+#: left behind.
+FIXTURE_LABEL_KEY, FIXTURE_LABEL = "vllm-tutorial/test-fixture", "true"
 
 
 def eventually(probe: Callable[[], T | None], timeout: float = 30, what: str = "") -> T:

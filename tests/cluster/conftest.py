@@ -22,7 +22,7 @@ from kubernetes import client, utils
 from nbclient import NotebookClient
 
 import tutorial_lib as tl
-from tests.helpers import eventually
+from tests.helpers import FIXTURE_LABEL, FIXTURE_LABEL_KEY, eventually
 from tutorial_lib.kube.watch import Background, Event, ListWatch
 from tutorial_lib.local import autoscaler, cluster
 
@@ -71,6 +71,7 @@ def static_gpu_node(connection) -> Iterator[str]:
     name = f"static-{uuid.uuid4().hex[:6]}"
     labels = node["metadata"]["labels"]
     node["metadata"]["name"] = labels["kubernetes.io/hostname"] = labels["workload"] = name
+    labels[FIXTURE_LABEL_KEY] = FIXTURE_LABEL
     cluster.kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump(node))
     yield name
     cluster.kubectl("delete", "node", name, "--ignore-not-found")
