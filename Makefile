@@ -41,7 +41,7 @@ doctor: setup
 ## would).
 test: test-unit prepare browser
 	$(PY) -m pytest tests/tools tests/install
-	$(PY) -m pytest tests/cluster notebooks
+	$(PY) -m pytest tests/cluster notebooks --durations=25
 	$(PY) -m pytest tests/browser
 
 ## The fast tier alone: under a minute, no cluster, no Go toolchain needed. Then the unit
