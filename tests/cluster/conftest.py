@@ -90,6 +90,18 @@ def free_gpu(connection) -> Iterator[None]:
     tl.scale(connection, replicas)
 
 
+def assert_no_node_for_14gi(message: str) -> None:
+    """Karpenter launches nothing for the blog's 14Gi pod, and its words say why.
+
+    No instance type fits the request (then the request is named), or the pool already runs
+    its two GPU nodes, which Karpenter checks first.
+    """
+    reasons = tl.nodegroup.NO_NODE_REASONS
+    assert any(reason in message for reason in reasons), message
+    if reasons[0] in message:
+        assert '"memory":"14Gi"' in message, message
+
+
 def restart_api_server() -> None:
     """Kill kube-apiserver as a crash would, and let ``up`` repair the cluster."""
     pid = next(c.pid for c in cluster.components() if c.name == "kube-apiserver")

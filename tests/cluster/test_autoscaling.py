@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import tutorial_lib as tl
+from tests.cluster.conftest import assert_no_node_for_14gi
 from tests.helpers import eventually
 from tutorial_lib.kube import preflight as pf
 from tutorial_lib.local import daemons
@@ -72,7 +73,7 @@ def test_the_blogs_14gi_stays_pending_and_karpenter_says_why(serving):
         tl.apply(serving, serving.overlay)
     assert said is not None and not said.launches
     assert said.message.startswith("Failed to schedule pod, ")
-    assert any(reason in said.message for reason in tl.nodegroup.NO_NODE_REASONS), said.message
+    assert_no_node_for_14gi(said.message)
     karpenter = table.loc["NodePool gpu-vllm (Karpenter)"]
     assert karpenter["fits"] is not None and not karpenter["fits"]  # decided: no
     assert karpenter["why not"] == said.message

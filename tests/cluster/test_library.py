@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 import tutorial_lib as tl
+from tests.cluster.conftest import assert_no_node_for_14gi
 from tests.helpers import eventually
 from tutorial_lib.errors import PortForwardError
 from tutorial_lib.kube import objects
@@ -137,7 +138,7 @@ def test_wait_for_the_blogs_14gi_request_names_the_node_the_shortfall_and_karpen
     assert "13.79 GiB allocatable" in message
     assert "cpu-node-1: nodeSelector workload=gpu-vllm does not match" in message
     assert "NodePool gpu-vllm (Karpenter): Failed to schedule pod, " in message
-    assert any(reason in message for reason in tl.nodegroup.NO_NODE_REASONS), message
+    assert_no_node_for_14gi(message)
 
 
 @pytest.mark.parametrize(
