@@ -487,6 +487,15 @@ def test_a_service_whose_pods_are_not_ready_says_where_they_are(connection, name
     assert "Pending, not scheduled: 0/" in story and "nodes are available" in story, story
 
 
+def test_a_wait_that_runs_out_of_time_says_where_the_pod_is(connection, namespace, tmp_path):
+    """Not just "did not fail within 5 s": the reader learns what the pod is doing instead."""
+    stuck = deployment("idle", namespace, image=SIMULATED_IMAGE, nodeSelector={"workload": "none"})
+    tl.apply(connection, write(tmp_path, stuck))
+    with pytest.raises(tl.ClusterError, match="did not fail as expected within 5 s") as waited:
+        tl.wait_crashing(connection, "idle", namespace, timeout=5)
+    assert "Pending, not scheduled" in str(waited.value), waited.value
+
+
 def test_a_custom_object_is_read_and_patched_like_a_built_in_one(connection, namespace, tmp_path):
     monitor = {
         "apiVersion": f"{tl.names.MONITORING_GROUP}/{tl.names.MONITORING_VERSION}",

@@ -257,13 +257,7 @@ def wait_ready(
             stream.close()
     if isinstance(result, client.V1Pod) and not hopeless:
         return PodState.of(result)
-    live = [p for p in current.values() if p.metadata.deletion_timestamp is None]
-    newest = (
-        hopeless[0]
-        if hopeless
-        else max(live, key=lambda p: p.metadata.creation_timestamp, default=None)
-    )
-    why = diagnose.explain(cluster, newest) if newest else "the Deployment has no pod"
+    why = diagnose.explain(cluster, hopeless[0]) if hopeless else _state_of(cluster, current)
     verdict = "cannot become Ready" if hopeless else f"was not Ready within {timeout:.0f} s"
     raise ClusterError(
         f"{namespace}/{name} {verdict}:\n{why}",
@@ -339,13 +333,15 @@ def wait_pending(
     name: str = names.DEPLOYMENT,
     namespace: str | None = None,
     *,
-    timeout: float = 60,
+    timeout: float = 120,
 ) -> PodState:
     """Wait until the scheduler reports the Deployment's current pod Unschedulable.
 
     With Karpenter, also until Karpenter has said that no node it could launch fits the pod
     (it batches pending pods for up to 10 s). For lessons that expect a pod to stay Pending;
-    raises when it is scheduled, or gets a node from Karpenter, instead.
+    raises when it is scheduled, or gets a node from Karpenter, instead. The deadline
+    includes a ``Recreate``'s wait for the old pod (up to its grace period, 60 s) and a busy
+    Karpenter: it ends as soon as the verdict is in.
     """
     autoscaler = _Autoscaler(cluster)
 
@@ -417,13 +413,28 @@ def _wait_for_failure(
         return None
 
     labels = deployment_selector(cluster, name, namespace)
-    result, _ = _wait(cluster, namespace, labels, timeout, done, f"Waiting for {name} {what}")
+    result, current = _wait(cluster, namespace, labels, timeout, done, f"Waiting for {name} {what}")
     if not isinstance(result, client.V1Pod):
         raise ClusterError(
-            f"{namespace}/{name} did not fail as expected within {timeout:.0f} s.",
+            f"{namespace}/{name} did not fail as expected within {timeout:.0f} s:\n"
+            f"{_state_of(cluster, current)}",
             "Is the cluster healthy? python -m tutorial_lib.local status",
         )
     return PodState.of(result)
+
+
+def _state_of(cluster: Connection, current: Pods) -> str:
+    """Where a wait that ran out of time left the Deployment: its newest pod, explained.
+
+    A pod still terminating is named as such: with ``Recreate`` the next pod waits for it.
+    """
+    if not current:
+        return "the Deployment has no pod"
+    live = [p for p in current.values() if p.metadata.deletion_timestamp is None]
+    if not live:
+        going = ", ".join(sorted(p.metadata.name for p in current.values()))
+        return f"no pod of the current template yet; still terminating: {going}"
+    return diagnose.explain(cluster, max(live, key=lambda p: p.metadata.creation_timestamp))
 
 
 def wait_gone(
