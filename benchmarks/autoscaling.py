@@ -26,12 +26,13 @@ def one_round(cluster: tl.Connection) -> tuple[float, dict[str, float]]:
     emptied = time.monotonic()
     tl.wait_node_gone(cluster, node)
     removal = time.monotonic() - emptied
+    asked = datetime.now(UTC)
     tl.scale(cluster, 1)
     back = tl.wait_ready(cluster, timeout=600)
     with tl.port_forward(cluster) as tunnel:
         tl.complete(tunnel.url, "Kubernetes is", max_tokens=8)
     answered = datetime.now(UTC)
-    phases = tl.nodegroup.timeline(cluster, back, answered)
+    phases = tl.nodegroup.timeline(cluster, back, answered, since=asked)
     return removal, dict(zip(phases["phase"], phases["seconds"], strict=True))
 
 
@@ -50,7 +51,7 @@ def main() -> None:
     print()
     names = list(rounds[0][1])
     report.table(
-        ["phase", *(f"round {n + 1}: s after the pod was created" for n in range(len(rounds)))],
+        ["phase", *(f"round {n + 1}: s after replicas: 1" for n in range(len(rounds)))],
         [
             [name, *(f"{phases.get(name, float('nan')):.1f}" for _, phases in rounds)]
             for name in names

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,17 @@ from tutorial_lib.local import daemons
 
 def _pool_nodes(connection: tl.Connection) -> str:
     return tl.node_group(connection).set_index("NodePool").loc["gpu-vllm", "nodes now"]
+
+
+def _registered_since(connection: tl.Connection, asked: datetime) -> bool:
+    """A NodeClaim created since ``asked`` (the API's timestamps: whole seconds) registered."""
+    for claim in tl.nodegroup.nodeclaims(connection):
+        created = datetime.fromisoformat(claim["metadata"]["creationTimestamp"])
+        conditions = claim.get("status", {}).get("conditions", [])
+        registered = any(c["type"] == "Registered" and c["status"] == "True" for c in conditions)
+        if registered and created >= asked - timedelta(seconds=1):
+            return True
+    return False
 
 
 def _gpu_nodes(connection: tl.Connection) -> list[str]:
@@ -46,13 +58,21 @@ def test_scale_to_zero_removes_the_node_and_scale_to_one_launches_one_that_answe
     assert report[pf.GPU_NODE].status == pf.OK
     assert "Karpenter launches one when the vLLM pod is Pending" in report[pf.GPU_NODE].finding
 
+    asked = datetime.now(UTC)
     tl.scale(connection, 1)
+    # Once the node registered, the pod it was launched for is replaced (a reader's `kubectl
+    # delete pod`; CI once saw a pod replaced there): the launch is still the scale-up's.
+    eventually(lambda: _registered_since(connection, asked), timeout=120, what="a new node")
+    for pod in connection.core.list_namespaced_pod(connection.namespace).items:
+        connection.core.delete_namespaced_pod(
+            pod.metadata.name, connection.namespace, grace_period_seconds=0
+        )
     back = tl.wait_ready(connection, timeout=600)
     with tl.port_forward(connection) as tunnel:
         answer = tl.complete(tunnel.url, "Kubernetes is", max_tokens=4)
     assert answer.completion_tokens > 0
     assert back.node != before.node
-    timeline = tl.nodegroup.timeline(connection, back).set_index("phase")["seconds"]
+    timeline = tl.nodegroup.timeline(connection, back, since=asked).set_index("phase")["seconds"]
     launched = ["Karpenter: NodeClaim created", "node registered", "pod scheduled on it"]
     assert set(launched) <= set(timeline.index), timeline
     assert list(timeline[[*launched, "vLLM Ready"]]) == sorted(timeline[[*launched, "vLLM Ready"]])

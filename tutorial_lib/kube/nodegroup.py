@@ -289,26 +289,38 @@ def verdict(cluster: Connection, pod: client.V1Pod | PodState) -> Verdict | None
     return Verdict(latest.reason == "Nominated", _shortened(latest.message or ""))
 
 
-def timeline(cluster: Connection, pod: PodState, answered: datetime | None = None) -> pd.DataFrame:
-    """From the pod's creation to its first answer: each phase with the API's timestamp.
+def timeline(
+    cluster: Connection,
+    pod: PodState,
+    answered: datetime | None = None,
+    *,
+    since: datetime | None = None,
+) -> pd.DataFrame:
+    """From the scale-up to the first answer: each phase with the API's timestamp.
 
     The phases of a scale from zero: the scheduler finds no node, Karpenter creates a
     NodeClaim, the node is launched, registers and is initialized, the pod is scheduled
-    there, vLLM becomes Ready; ``answered`` is when the first completion came back. The
-    API's timestamps have whole seconds.
+    there, vLLM becomes Ready; ``answered`` is when the first completion came back.
+    ``since`` is when replicas were asked for (by default the pod's creation): a NodeClaim
+    from before it was not launched for this scale-up. Counting from the request, not from
+    the pod, keeps the launch in the table even when the pod that runs is not the first one
+    created for the request. The API's timestamps have whole seconds.
     """
     live = cluster.call(cluster.core.read_namespaced_pod, pod.name, pod.namespace)
     events = events_of(cluster, pod.name, pod.namespace)
+    created = live.metadata.creation_timestamp
+    since = since.replace(microsecond=0) if since else None  # whole seconds, as the API's
+    start = since or created
     claim = _claim_of(cluster, live.spec.node_name) if live.spec.node_name else None
-    start = live.metadata.creation_timestamp
     if claim and _time(claim["metadata"]["creationTimestamp"]) < start - timedelta(seconds=1):
-        claim = None  # the node was there before the pod: nothing was launched for it
+        claim = None  # the node was there before: nothing was launched for this pod
     ready = next(
         (c for c in live.status.conditions or [] if c.type == "Ready" and c.status == "True"),
         None,
     )
     phases: list[tuple[str, datetime | None]] = [
-        ("pod created", live.metadata.creation_timestamp),
+        ("replicas asked for", since),
+        ("pod created", created),
         ("scheduler: no node fits", _first(events, "FailedScheduling", "default-scheduler")),
         ("Karpenter: pod nominated for a new node", _first(events, "Nominated", "karpenter")),
         (
