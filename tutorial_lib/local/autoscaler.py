@@ -113,8 +113,8 @@ def command(binary: Path, types_file: Path) -> list[str]:
     return [
         str(binary),
         f"--instance-types-file-path={types_file}",
-        # One process per cluster (the daemon's pid file): no lease to wait for after a
-        # restart, which held back every decision for 15 s.
+        # One process per cluster (the daemon's pid file): no dead process's lease to wait
+        # out after a restart (controller-runtime's default, 15 s) before deciding anything.
         "--disable-leader-election",
         f"--metrics-port={METRICS_PORT}",
         f"--health-probe-port={HEALTH_PORT}",
