@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo doctor test test-unit lint lab cluster-up cluster-down cluster-status prepare bench \
+.PHONY: setup demo doctor test check test-pythons test-unit test-tools test-cluster test-browser lint lab cluster-up cluster-down cluster-status prepare bench \
         browser screenshots bundle
 
 ## With VLLM_TUTORIAL_BUNDLE=PATH (a workshop bundle) setup needs no network: the venv, the
@@ -34,29 +34,44 @@ demo: setup
 doctor: setup
 	$(PY) -m tutorial_lib.local doctor
 
-## Every test, fastest tier first: lint and layer contracts, unit (no cluster, no Go tools),
-## tools (the policy engine, promtool, the manifest linters kube-score and checkov), install
-## (lowest pinned versions), then the local cluster's tests and all notebooks (nbmake), in
-## random order; last the browser tier (JupyterLab in headless Chromium, driven as a reader
-## would).
-test: test-unit prepare browser
-	$(PY) -m pytest tests/tools tests/install
-	$(PY) -m pytest tests/cluster notebooks --durations=25
-	$(PY) -m pytest tests/browser
+## Every test, fastest tier first, each tier a target below and timed: lint and layer
+## contracts with the unit tier (check), the unit tier under the other Pythons, the cluster
+## binaries and runtime (prepare), tools and install (the policy engine, promtool, the
+## manifest linters, the lowest pinned versions, the offline bundle), the local cluster's
+## tests and all notebooks (each twice in a row in one kernel, by nbmake) in random order,
+## last the browser tier. Ends with a table of each tier's wall time and vLLM starts; the
+## budget (docs/decisions.md): 45 min from a fresh clone with empty caches, 25 min warm.
+test:
+	@python3 scripts/pythons.py --check "$(PYTHON)"
+	$(PYTHON) scripts/suite.py --venv $(VENV)
 
-## The fast tier alone: under a minute, no cluster, no Go toolchain needed. Then the unit
-## tests again under every other supported Python found here, each in a venv of its own.
-test-unit: setup
+## The contributor's loop, under a minute: lint, layer contracts, the unit tier on one Python
+## (no cluster, no Go toolchain).
+check: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest -q -n auto tests/unit
+
+## The unit tier under every other supported Python found here, each in a venv of its own.
+test-pythons: setup
 	@main=$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	python3 scripts/pythons.py --all | while read -r version python; do \
 	  [ "$$version" = "$$main" ] && continue; \
 	  echo "== unit tests under Python $$version ($$python)"; \
 	  $(MAKE) --no-print-directory setup PYTHON=$$python VENV=.venv-$$version && \
-	  .venv-$$version/bin/python -m pytest -q tests/unit || exit 1; \
+	  .venv-$$version/bin/python -m pytest -q -n auto tests/unit || exit 1; \
 	done
+
+test-unit: check test-pythons
+
+test-tools: setup
+	$(PY) -m pytest tests/tools tests/install
+
+test-cluster: setup
+	$(PY) -m pytest tests/cluster notebooks --durations=40
+
+test-browser: setup
+	$(PY) -m pytest tests/browser
 
 ## Obtain the cluster binaries (and later the runtime) with visible progress before pytest.
 prepare: setup

@@ -21,6 +21,22 @@ USES_THE_CLUSTER = {"cluster", "notebooks", "browser"}
 _RUNNING_BEFORE = pytest.StashKey[bool]()
 
 
+#: Fixtures that want the tutorial's vLLM Ready and leave it so (a test that restarts it waits
+#: for it again).
+READS_SERVING = {"serving", "gpu_node"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that only read the running vLLM first, then everything that changes it.
+
+    A vLLM start costs half a minute here; interleaved with the notebooks and the tests that
+    scale, delete or reconfigure the Deployment, nearly every reader paid one. The order
+    inside each group stays pytest-randomly's (this sort is stable and runs after its
+    shuffle), so each group still runs in a different order each time.
+    """
+    items.sort(key=lambda item: not READS_SERVING & set(getattr(item, "fixturenames", ())))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     if any(USES_THE_CLUSTER & set(item.path.parts) for item in session.items):
         session.stash[_RUNNING_BEFORE] = cluster.status().healthy

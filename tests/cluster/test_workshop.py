@@ -123,7 +123,8 @@ def test_two_attendees_run_the_notebooks_at_once_each_in_their_room(workshop):
     runs = []
     for name in ATTENDEES:
         env = os.environ | settings(workshop, name)
-        command = [sys.executable, "-m", "pytest", "--nbmake", "-q", "-p", "no:cacheprovider"]
+        command = [sys.executable, "-m", "pytest", "--nbmake", "--nbmake-once", "-q"]
+        command += ["-p", "no:cacheprovider"]
         runs.append(
             subprocess.Popen(
                 [*command, *map(str, NOTEBOOKS)],

@@ -1,0 +1,95 @@
+"""nbmake runs every notebook twice in a row in one kernel: the proof of a re-run, paid once.
+
+A reader re-runs cells: after an error, after a break, out of curiosity. The second pass
+starts from what the first left behind (a scaled Deployment, a deleted namespace, variables
+still set), which is exactly what a re-run meets. nbmake executes the notebook with its
+code cells appended once more, so one execution proves both that the notebook runs top to
+bottom and that it runs again; a failure says which pass broke.
+
+Loaded for every pytest run (``-p tests.nbmake_twice`` in pyproject.toml); it changes only
+what ``--nbmake`` collects, and ``--nbmake-once`` leaves nbmake as it is (the workshop
+test's attendees run their notebooks once, as a room's first hour does).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbmake.nb_result import NotebookError, NotebookResult
+from nbmake.nb_run import NotebookRun
+from nbmake.pytest_items import NotebookFailedException, NotebookFile, NotebookItem
+
+SECOND_PASS = "In the second run in the same kernel (a reader running the notebook again):\n"
+
+
+def twice(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook followed by a copy of its code cells, as Run All pressed twice runs it."""
+    again = [nbformat.v4.new_code_cell(c.source) for c in notebook.cells if c.cell_type == "code"]
+    notebook.cells += again
+    return notebook
+
+
+def in_which_pass(error: NotebookError, first_pass_cells: int) -> NotebookError:
+    """nbmake's error, with the pass named when the repeated cells failed."""
+    if error.failing_cell_index < first_pass_cells:
+        return error
+    return NotebookError(
+        summary=f"second run: {error.summary}",
+        trace=SECOND_PASS + error.trace,
+        failing_cell_index=error.failing_cell_index - first_pass_cells,
+    )
+
+
+class TwiceNotebookItem(NotebookItem):
+    def runtest(self) -> None:
+        source = Path(self.config.rootdir) / self.filename
+        notebook = nbformat.read(source, as_version=4)
+        first_pass_cells = len(notebook.cells)
+        option = self.config.option
+        # Beside the original: nbmake runs the kernel in the notebook's folder, as Jupyter does.
+        with tempfile.NamedTemporaryFile(
+            "w", dir=source.parent, prefix=f".{source.stem}-twice-", suffix=".ipynb"
+        ) as copy:
+            nbformat.write(twice(notebook), copy)
+            copy.flush()
+            result = NotebookRun(
+                Path(copy.name),
+                option.nbmake_timeout,
+                verbose=bool(option.verbose),
+                kernel=option.nbmake_kernel,
+            ).execute()
+        if option.overwrite:  # the outputs a reader sees after one Run All
+            del result.nb.cells[first_pass_cells:]
+            nbformat.write(result.nb, source)
+        if result.error is not None:
+            error = in_which_pass(result.error, first_pass_cells)
+            raise NotebookFailedException(NotebookResult(nb=result.nb, error=error))
+
+
+class TwiceNotebookFile(NotebookFile):
+    def collect(self) -> Generator[Any, Any, Any]:
+        yield TwiceNotebookItem.from_parent(self, filename=str(self.path))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("nbmake").addoption(
+        "--nbmake-once", action="store_true", help="run each notebook once, not twice in a row"
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Generator[Any, Any, Any]:
+    collected = yield
+    if parent.config.option.nbmake_once:
+        return collected
+    return [
+        TwiceNotebookFile.from_parent(parent, path=file_path)
+        if type(node) is NotebookFile
+        else node
+        for node in collected
+    ]
