@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo doctor test check test-pythons test-unit test-tools test-cluster test-browser lint lab cluster-up cluster-down cluster-status prepare bench \
+.PHONY: setup demo doctor test check test-pythons test-tools test-cluster test-browser lint lab cluster-up cluster-down cluster-status prepare bench \
         browser screenshots bundle
 
 ## With VLLM_TUTORIAL_BUNDLE=PATH (a workshop bundle) setup needs no network: the venv, the
@@ -18,11 +18,13 @@ else
 setup: $(STAMP)
 endif
 
+## uv installs the venv's packages: the same wheels from the same index as pip, in seconds
+## instead of minutes (docs/decisions.md); pip brings uv itself.
 $(STAMP): pyproject.toml
 	@python3 scripts/pythons.py --check "$(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check 'uv>=0.9'
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'
 	@touch $@
 
 ## The main job: local cluster up, the blog's deployment applied, a real answer from vLLM.
@@ -62,10 +64,8 @@ test-pythons: setup
 	  .venv-$$version/bin/python -m pytest -q -n auto tests/unit || exit 1; \
 	done
 
-test-unit: check test-pythons
-
 test-tools: setup
-	$(PY) -m pytest tests/tools tests/install
+	$(PY) -m pytest tests/tools tests/install --durations=10
 
 test-cluster: setup
 	$(PY) -m pytest tests/cluster notebooks --durations=40

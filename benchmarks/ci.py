@@ -5,7 +5,7 @@
 
 Both clone HEAD into a scratch folder and run ``bash .ci/run`` there with ``CI=true``. With
 ``--cold`` the tool cache, the local cluster's state, Go's module and build caches and pip's
-cache point at empty folders, so every build and download of a first run happens. Prints
+and uv's caches point at empty folders, so every build and download of a first run happens. Prints
 the total, the suite's own table (each tier's wall time and vLLM starts, from
 ``scripts/suite.py``) and, for a cold run, the phases the progress bars report, as Markdown
 for docs/benchmarks.md. The full log stays in the scratch folder with ``--keep``.
@@ -50,6 +50,7 @@ def main() -> None:
             "GOMODCACHE": str(scratch / "gomod"),
             "GOCACHE": str(scratch / "gobuild"),
             "PIP_CACHE_DIR": str(scratch / "pip"),
+            "UV_CACHE_DIR": str(scratch / "uv"),
         }
     log = scratch / "ci.log"
     started = time.monotonic()

@@ -71,8 +71,7 @@ def run_tier(tier: Tier, starts: Path) -> Result:
     before = count_lines(starts)
     started = time.monotonic()
     proc = subprocess.Popen(
-        ["make", "--no-print-directory", tier.target],
-        cwd=ROOT,
+        ["make", "--no-print-directory", tier.target],  # the Makefile of the current folder
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

@@ -14,6 +14,7 @@ import yaml
 
 import tutorial_lib as tl
 from tests.cluster.conftest import configmap, configmaps, restart_api_server, take
+from tests.helpers import eventually
 from tutorial_lib.kube.watch import in_background
 from tutorial_lib.local import autoscaler, cluster, daemons, monitoring, paths
 from tutorial_lib.tools import cache
@@ -50,7 +51,12 @@ def test_down_closes_every_port_and_up_brings_the_cluster_back(connection):
     api = (server.hostname or "127.0.0.1", server.port or 443)
     prometheus = ("127.0.0.1", monitoring.PORT)
     karpenter = ("127.0.0.1", autoscaler.HEALTH_PORT)
-    assert _listening(api) and _listening(prometheus) and _listening(karpenter)
+    # Karpenter opens its port seconds after its daemon starts (a test before may restart it).
+    eventually(
+        lambda: _listening(api) and _listening(prometheus) and _listening(karpenter),
+        timeout=60,
+        what="the API server, Prometheus and Karpenter listening before down",
+    )
     try:
         cluster.down()  # raises itself when a process of ours survives
         assert not _listening(api), "the API server still answers after down"
