@@ -77,8 +77,13 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="rehearse-bundle-"))
     clone, log = scratch / "clone", scratch / "rehearsal.log"
     copy_clone(clone)
+    # A clean machine: none of this one's settings, except the test suite's count of vLLM
+    # starts (scripts/suite.py), which the rehearsal's own start belongs to.
+    kept = {"VLLM_TUTORIAL_STARTS_LOG"}
     env = {
-        key: value for key, value in os.environ.items() if not key.startswith("VLLM_TUTORIAL_")
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("VLLM_TUTORIAL_") or key in kept
     } | {
         "VLLM_TUTORIAL_BUNDLE": str(args.bundle.resolve()),
         "VLLM_TUTORIAL_CACHE": str(scratch / "cache"),

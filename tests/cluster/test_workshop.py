@@ -59,6 +59,17 @@ def workshop(folder) -> Path:
     rooms.create(instructor, ATTENDEES)
     for name in ATTENDEES:
         access.write(instructor, name, folder, hours=1)
+        # A new namespace refuses pods until the controller-manager has made its default
+        # ServiceAccount (a Deployment retries; a test's bare pod would fail at once).
+        eventually(
+            lambda name=name: (
+                instructor.core.list_namespaced_service_account(
+                    name, field_selector="metadata.name=default"
+                ).items
+            ),
+            timeout=30,
+            what=f"the default ServiceAccount in {name}",
+        )
     return folder
 
 
