@@ -414,7 +414,7 @@ def prometheus_crd(connection) -> Iterator[None]:
     eventually(gone, timeout=60, what="the Prometheus CRD deleted")
 
 
-def test_on_eks_without_the_operator_nothing_reads_the_servicemonitor(as_on_eks):
+def test_on_eks_without_the_operator_nothing_reads_the_servicemonitor(as_on_eks, gpu_node):
     report = tl.preflight(as_on_eks)
     assert report[pf.MONITOR_SELECTED].status == WARNING, str(report)
     assert "No Prometheus Operator found" in report[pf.MONITOR_SELECTED].finding

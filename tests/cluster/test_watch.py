@@ -52,3 +52,6 @@ def test_closing_cancels_a_waiting_watch(connection, namespace):
     assert events.synced.wait(30)
     stream.close()
     assert not stream.running
+    # The cut response must not go back to the connection pool: a request on its connection
+    # would wait for the server to end the watch (60 s). A create is not retried on a timeout.
+    connection.core.create_namespaced_config_map(namespace, configmap("after"), _request_timeout=10)

@@ -103,6 +103,7 @@ class StreamingRequest:
         with self._lock:
             self._response = response
             stopped = self._stopped
+        complete = False
         try:
             if stopped:
                 return
@@ -110,6 +111,7 @@ class StreamingRequest:
                 error = ApiException(http_resp=response)
                 raise self.connection.api_error(error, method.__name__)
             yield from iter_resp_lines(response)
+            complete = not self._stopped
         except urllib3.exceptions.ProtocolError:
             return  # the server ended the response early (its pod went, it shut down): an end
         except TRANSPORT_ERRORS as exc:
@@ -118,6 +120,10 @@ class StreamingRequest:
         finally:
             with self._lock:
                 self._response = None
+            if not complete:
+                # The server is still sending this response: back in the pool, the connection
+                # would hold the next request until the watch's timeout ends the stream.
+                response.close()
             response.release_conn()
 
 
