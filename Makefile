@@ -4,6 +4,8 @@ PYTHON ?= $(shell python3 scripts/pythons.py 2>/dev/null)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# The cluster tier's lanes: one local cluster per pytest-xdist worker (tests/lanes.py).
+LANES  ?= 2
 
 .PHONY: setup demo doctor test check test-pythons test-tools test-cluster test-browser lint lab cluster-up cluster-down cluster-status prepare bench \
         browser screenshots bundle
@@ -67,8 +69,9 @@ test-pythons: setup
 test-tools: setup
 	$(PY) -m pytest tests/tools tests/install --durations=10
 
+## Each lane runs its share of the tests on a local cluster of its own.
 test-cluster: setup
-	$(PY) -m pytest tests/cluster notebooks --durations=40
+	$(PY) -m pytest -n $(LANES) --dist worksteal tests/cluster notebooks --durations=40
 
 test-browser: setup
 	$(PY) -m pytest tests/browser

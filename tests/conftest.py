@@ -13,11 +13,10 @@ import pytest
 
 import tutorial_lib as tl
 from tests.helpers import FIXTURE_LABEL, FIXTURE_LABEL_KEY
+from tests.lanes import USES_THE_CLUSTER
 from tutorial_lib.local import cluster
 from tutorial_lib.workshop import rooms
 
-#: Test folders whose tests use the local cluster, directly or through a notebook's kernel.
-USES_THE_CLUSTER = {"cluster", "notebooks", "browser"}
 _RUNNING_BEFORE = pytest.StashKey[bool]()
 
 
@@ -27,14 +26,20 @@ READS_SERVING = {"serving", "gpu_node"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests that only read the running vLLM first, then everything that changes it.
+    """The tests that only read the running vLLM first, then the notebooks, then the rest.
 
     A vLLM start costs half a minute here; interleaved with the notebooks and the tests that
-    scale, delete or reconfigure the Deployment, nearly every reader paid one. The order
-    inside each group stays pytest-randomly's (this sort is stable and runs after its
+    scale, delete or reconfigure the Deployment, nearly every reader paid one. The notebooks
+    are the longest items: started early, the lanes (tests/lanes.py) end close together. The
+    order inside each group stays pytest-randomly's (this sort is stable and runs after its
     shuffle), so each group still runs in a different order each time.
     """
-    items.sort(key=lambda item: not READS_SERVING & set(getattr(item, "fixturenames", ())))
+    items.sort(
+        key=lambda item: (
+            not READS_SERVING & set(getattr(item, "fixturenames", ())),
+            item.path.suffix != ".ipynb",
+        )
+    )
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -16,7 +16,7 @@ import tutorial_lib as tl
 from tests.cluster.conftest import configmap, configmaps, restart_api_server, take
 from tests.helpers import eventually
 from tutorial_lib.kube.watch import in_background
-from tutorial_lib.local import autoscaler, cluster, daemons, monitoring, paths
+from tutorial_lib.local import autoscaler, cluster, daemons, paths, ports
 from tutorial_lib.tools import cache
 
 
@@ -49,8 +49,8 @@ def test_down_closes_every_port_and_up_brings_the_cluster_back(connection):
     kubeconfig = yaml.safe_load(paths.kubeconfig_path().read_text())
     server = urlparse(kubeconfig["clusters"][0]["cluster"]["server"])
     api = (server.hostname or "127.0.0.1", server.port or 443)
-    prometheus = ("127.0.0.1", monitoring.PORT)
-    karpenter = ("127.0.0.1", autoscaler.HEALTH_PORT)
+    prometheus = ("127.0.0.1", ports.prometheus())
+    karpenter = ("127.0.0.1", ports.karpenter_health())
     # Karpenter opens its port seconds after its daemon starts (a test before may restart it).
     eventually(
         lambda: _listening(api) and _listening(prometheus) and _listening(karpenter),

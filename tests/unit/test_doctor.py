@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from tutorial_lib.local import doctor, monitoring
+from tutorial_lib.local import doctor, ports
 
 
 def run_doctor(*prefix: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -73,12 +73,23 @@ def test_a_cache_on_a_small_disk_is_refused(tmp_path):
 
 def test_the_prometheus_port_taken_by_another_program(monkeypatch):
     with socket.socket() as other_program:
-        other_program.bind(("127.0.0.1", 0))
-        monkeypatch.setattr(monitoring, "PORT", other_program.getsockname()[1])
+        port = _bind_below_the_ephemeral_range(other_program)
+        monkeypatch.setenv(ports.OFFSET_ENV, str(port - ports.PROMETHEUS))
         found = problem(doctor.examine(), "port")
     assert found.blocking
-    assert f"{monitoring.PORT} is taken by another program" in found.detail
-    assert f"sport = :{monitoring.PORT}" in found.fix
+    assert f"{port} is taken by another program" in found.detail
+    assert f"sport = :{port}" in found.fix
+
+
+def _bind_below_the_ephemeral_range(sock: socket.socket) -> int:
+    """A port the local Prometheus could be moved to (a cluster's offset), held by ``sock``."""
+    for port in range(ports.PROMETHEUS + 5000, ports.PROMETHEUS + ports.MAX_OFFSET):
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+    pytest.fail("no free port below the ephemeral range")
 
 
 def test_a_complete_cache_offline_needs_neither_go_nor_downloads():

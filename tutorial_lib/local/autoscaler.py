@@ -23,7 +23,7 @@ import yaml
 from kubernetes.utils import parse_quantity
 
 from tutorial_lib.domain import prices
-from tutorial_lib.local import binaries, daemons, paths, versions
+from tutorial_lib.local import binaries, daemons, paths, ports, versions
 from tutorial_lib.tools import gomodules, manifests
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,6 @@ PROVIDER_OVERHEAD = {"cpu": 100, "memory": 10}  # millicores, MiB
 MIB = 2**20
 #: The blog's region (eu-central-1, Frankfurt); Karpenter wants a zone per offering.
 ZONE = "eu-central-1a"
-#: Local ports of its metrics and health endpoints (it binds every interface).
-METRICS_PORT, HEALTH_PORT = 19191, 19192
 _CHECK_SECONDS, _MAX_BACKOFF_SECONDS = 5.0, 60.0
 
 
@@ -116,8 +114,8 @@ def command(binary: Path, types_file: Path) -> list[str]:
         # One process per cluster (the daemon's pid file): no dead process's lease to wait
         # out after a restart (controller-runtime's default, 15 s) before deciding anything.
         "--disable-leader-election",
-        f"--metrics-port={METRICS_PORT}",
-        f"--health-probe-port={HEALTH_PORT}",
+        f"--metrics-port={ports.karpenter_metrics()}",  # it binds every interface
+        f"--health-probe-port={ports.karpenter_health()}",
         "--log-level=info",
     ]
 

@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -447,6 +448,9 @@ def leftover_pids(*, containers_only: bool = False) -> list[int]:
     """
     marker = str(paths.state_dir())
     owner = f"{daemons.OWNER_ENV}={marker}".encode()
+    # A path in the state folder, not the folder's name as a prefix: a second cluster's
+    # folder (``vllm-tutorial-lane-2``) starts with this one's.
+    inside = re.compile(rf"{re.escape(marker)}(?:/|\s|$)")
     own = os.getpid()
     pids = []
     for proc in Path("/proc").iterdir():
@@ -462,7 +466,7 @@ def leftover_pids(*, containers_only: bool = False) -> list[int]:
                 v.startswith(f"{daemons.CONTAINER_ENV}=".encode()) for v in environ
             )
         else:
-            ours = owner in environ or marker in cmdline
+            ours = owner in environ or bool(inside.search(cmdline))
         if ours and daemons.pid_alive(int(proc.name)):
             pids.append(int(proc.name))
     return pids

@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutorial_lib.local import binaries, monitoring, runtime
+from tutorial_lib.local import binaries, monitoring, ports, runtime
 from tutorial_lib.tools import binaries as tool_binaries
 from tutorial_lib.tools import cache, downloads
 
@@ -215,7 +215,7 @@ def _disk(missing: Missing, build: bool) -> Finding:
 
 
 def _port() -> Finding:
-    port = monitoring.PORT
+    port = ports.prometheus()
     if monitoring.ready():
         return Finding("port", f"{port} is the local cluster's Prometheus (running)")
     with socket.socket() as probe:

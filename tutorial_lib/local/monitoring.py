@@ -45,14 +45,11 @@ from tutorial_lib import names
 from tutorial_lib.kube import labels
 from tutorial_lib.kube.connection import Connection, from_kubeconfig
 from tutorial_lib.kube.watch import Mirror, field_of
-from tutorial_lib.local import binaries, cluster, daemons, paths, versions
+from tutorial_lib.local import binaries, cluster, daemons, paths, ports, versions
 from tutorial_lib.serving.promql import healthy
 
 log = logging.getLogger(__name__)
 
-#: Below Linux's ephemeral range (32768-60999), so no outgoing connection can hold it: at
-#: 39090 the API server's connection to etcd once took the port before Prometheus started.
-PORT = 19090
 #: The longest wait for a change: also how soon a crashed Prometheus is started again.
 SYNC_SECONDS = 2.0
 DEFAULT_INTERVAL = "30s"
@@ -65,7 +62,7 @@ RULE_SELECTOR = labels.release_selector()
 
 def url() -> str:
     """Where the local Prometheus answers (its API; the web UI's assets are not built)."""
-    return f"http://127.0.0.1:{PORT}"
+    return f"http://127.0.0.1:{ports.prometheus()}"
 
 
 def ready() -> bool:
@@ -271,7 +268,7 @@ def _start_prometheus(binary: Path) -> subprocess.Popen[bytes]:
             f"--config.file={home() / 'prometheus.yml'}",
             f"--storage.tsdb.path={home() / 'data'}",
             "--storage.tsdb.retention.time=1d",
-            f"--web.listen-address=127.0.0.1:{PORT}",
+            f"--web.listen-address=127.0.0.1:{ports.prometheus()}",
         ],
         cwd=home(),
         stdin=subprocess.DEVNULL,

@@ -1,0 +1,50 @@
+"""The cluster tier in lanes: each pytest-xdist worker on a local cluster of its own.
+
+Most of the cluster tier is waiting (for vLLM to start, for a probe's period, for Karpenter's
+consolidation), so on two cores two clusters finish it far sooner than one (docs/decisions.md,
+*The suite's budget*). With ``-n 2`` the first worker uses the usual local cluster; every
+further worker starts one in a sibling state folder (``<state>-lane-2``) with its ports moved
+by 1000 each, and stops it when the run ends: a lane's cluster is the run's own, whatever was
+running before. A run that does not use the cluster (the unit tier's workers) is left alone.
+
+Loaded for every run by ``-p tests.lanes`` (pyproject.toml), before any test reads the
+state folder: the notebooks' kernels inherit the worker's environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tutorial_lib.local import cluster, paths, ports
+
+#: Test folders whose tests use the local cluster, directly or through a notebook's kernel.
+USES_THE_CLUSTER = {"cluster", "notebooks", "browser"}
+PORT_STEP = 1000
+_OWN_CLUSTER = pytest.StashKey[bool]()
+
+
+def lane(config: pytest.Config) -> int:
+    """0 for the first (or only) worker, 1 for the second, ...: from xdist's ``gw<N>``."""
+    worker = getattr(config, "workerinput", {}).get("workerid", "gw0")
+    return int(worker.removeprefix("gw"))
+
+
+def uses_the_cluster(paths_given: list[str]) -> bool:
+    return any(USES_THE_CLUSTER & set(Path(arg.split("::")[0]).parts) for arg in paths_given)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    number = lane(config)
+    config.stash[_OWN_CLUSTER] = bool(number) and uses_the_cluster(config.args)
+    if config.stash[_OWN_CLUSTER]:
+        os.environ["VLLM_TUTORIAL_STATE"] = f"{paths.state_dir()}-lane-{number + 1}"
+        os.environ[ports.OFFSET_ENV] = str(number * PORT_STEP)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.stash.get(_OWN_CLUSTER, False) and cluster.status().healthy:
+        cluster.down()
