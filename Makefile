@@ -69,9 +69,11 @@ test-pythons: setup
 test-tools: setup
 	$(PY) -m pytest tests/tools tests/install --durations=10
 
-## Each lane runs its share of the tests on a local cluster of its own.
+## Each lane runs its share of the tests on a local cluster of its own; then, with no lane
+## beside them, the tests that compare throughputs measured one after the other.
 test-cluster: setup
-	$(PY) -m pytest -n $(LANES) --dist worksteal tests/cluster notebooks --durations=40
+	$(PY) -m pytest -n $(LANES) --dist worksteal -m "not alone" tests/cluster notebooks --durations=40
+	$(PY) -m pytest -m alone tests/cluster notebooks --durations=5
 
 test-browser: setup
 	$(PY) -m pytest tests/browser

@@ -7,6 +7,11 @@ further worker starts one in a sibling state folder (``<state>-lane-2``) with it
 by 1000 each, and stops it when the run ends: a lane's cluster is the run's own, whatever was
 running before. A run that does not use the cluster (the unit tier's workers) is left alone.
 
+Items marked ``alone`` compare throughputs measured one after the other (notebook 09's
+sweep against ``vllm bench serve``, and ``test_load``): beside another lane's vLLM start the
+two see different machines (with three lanes the notebook's two figures differed by 39 %).
+``make test-cluster`` runs them after the lanes, in a run of their own.
+
 Loaded for every run by ``-p tests.lanes`` (pyproject.toml), before any test reads the
 state folder: the notebooks' kernels inherit the worker's environment.
 """
@@ -23,6 +28,8 @@ from tutorial_lib.local import cluster, paths, ports
 #: Test folders whose tests use the local cluster, directly or through a notebook's kernel.
 USES_THE_CLUSTER = {"cluster", "notebooks", "browser"}
 PORT_STEP = 1000
+#: Notebooks that measure throughput twice and compare (the tests carry the marker themselves).
+NOTEBOOKS_ALONE = {"09_batching_and_load.ipynb"}
 _OWN_CLUSTER = pytest.StashKey[bool]()
 
 
@@ -38,11 +45,20 @@ def uses_the_cluster(paths_given: list[str]) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "alone: compares measurements taken one after the other: not beside a lane"
+    )
     number = lane(config)
     config.stash[_OWN_CLUSTER] = bool(number) and uses_the_cluster(config.args)
     if config.stash[_OWN_CLUSTER]:
         os.environ["VLLM_TUTORIAL_STATE"] = f"{paths.state_dir()}-lane-{number + 1}"
         os.environ[ports.OFFSET_ENV] = str(number * PORT_STEP)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in NOTEBOOKS_ALONE:
+            item.add_marker(pytest.mark.alone)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

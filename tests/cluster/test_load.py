@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 import tutorial_lib as tl
 
 
+@pytest.mark.alone  # two throughputs measured one after the other (tests/lanes.py)
 def test_the_sweep_and_vllm_bench_serve_agree_on_the_same_load(serving):
     with tl.port_forward(serving) as tunnel:
         model = tl.served_model(tunnel.url)
