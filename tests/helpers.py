@@ -24,15 +24,20 @@ NOWHERE = "https://127.0.0.1:1"
 FIXTURE_LABEL_KEY, FIXTURE_LABEL = "vllm-tutorial/test-fixture", "true"
 
 
-def eventually(probe: Callable[[], T | None], timeout: float = 30, what: str = "") -> T:
-    """Poll ``probe`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+def eventually(
+    probe: Callable[[], T | None], timeout: float = 30, what: str | Callable[[], str] = ""
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail with ``what`` after ``timeout``.
+
+    ``what`` may be a function: the failure then says how things stood when time ran out.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = probe()
         if result:
             return result
         time.sleep(0.3)
-    raise AssertionError(f"not within {timeout}s: {what}")
+    raise AssertionError(f"not within {timeout}s: {what() if callable(what) else what}")
 
 
 def write_kubeconfig(path: Path, server: str = NOWHERE, context: str = "real") -> Path:

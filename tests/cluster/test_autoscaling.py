@@ -16,6 +16,7 @@ import pytest
 import tutorial_lib as tl
 from tests.cluster.conftest import assert_no_node_for_14gi
 from tests.helpers import eventually
+from tutorial_lib import names
 from tutorial_lib.kube import preflight as pf
 from tutorial_lib.local import daemons
 
@@ -35,6 +36,51 @@ def _registered_since(connection: tl.Connection, asked: datetime) -> bool:
     return False
 
 
+def _pods_on_pool_nodes(connection: tl.Connection) -> dict[str, list[str]]:
+    """Each node of the GPU pool (by its NodeClaim) and the pods on it, as namespace/name."""
+    claims = [
+        claim
+        for claim in tl.nodegroup.nodeclaims(connection)
+        if claim["metadata"].get("labels", {}).get(tl.nodegroup.NODEPOOL_LABEL) == "gpu-vllm"
+    ]
+    held: dict[str, list[str]] = {}
+    for claim in claims:
+        node = claim.get("status", {}).get("nodeName")
+        pods = (
+            connection.core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}")
+            if node
+            else None
+        )
+        held[claim["metadata"]["name"]] = [
+            f"{p.metadata.namespace}/{p.metadata.name}" for p in (pods.items if pods else [])
+        ]
+    return held
+
+
+def _clear_what_earlier_tests_left(connection: tl.Connection) -> None:
+    """The node group at zero: Karpenter removes empty nodes; ones an earlier test left pods
+    on are deleted as ``kubectl delete nodeclaim`` would (the lesson is about empty ones).
+
+    An empty node that stays past consolidateAfter and a margin fails the test: scale to zero
+    would be broken for the reader too.
+    """
+    eventually(
+        lambda: all(_pods_on_pool_nodes(connection).values()),
+        timeout=180,
+        what=lambda: f"Karpenter removing the empty GPU nodes: {_pods_on_pool_nodes(connection)}",
+    )
+    for claim, pods in _pods_on_pool_nodes(connection).items():
+        print(f"NodeClaim {claim} holds what an earlier test left: {pods}; deleting it")
+        connection.custom.delete_cluster_custom_object(
+            names.KARPENTER_GROUP, names.KARPENTER_VERSION, "nodeclaims", claim
+        )
+    eventually(
+        lambda: _pool_nodes(connection) == "none",
+        timeout=180,
+        what=lambda: f"the node group at zero: {_pods_on_pool_nodes(connection)}",
+    )
+
+
 def _gpu_nodes(connection: tl.Connection) -> list[str]:
     nodes = tl.nodes(connection)
     return list(nodes[nodes["GPUs"] > 0]["node"])
@@ -51,9 +97,7 @@ def test_scale_to_zero_removes_the_node_and_scale_to_one_launches_one_that_answe
     removed = tl.wait_node_gone(connection, life)  # 1 minute + margin
     assert removed.node == before.node and removed.removed > removed.launched
     assert before.node not in _gpu_nodes(connection)
-    eventually(  # an empty node an earlier test left goes the same way
-        lambda: _pool_nodes(connection) == "none", timeout=180, what="the node group at zero"
-    )
+    _clear_what_earlier_tests_left(connection)
     report = tl.preflight(connection)
     assert report[pf.GPU_NODE].status == pf.OK
     assert "Karpenter launches one when the vLLM pod is Pending" in report[pf.GPU_NODE].finding
