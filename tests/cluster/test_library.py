@@ -15,6 +15,7 @@ from tests.cluster.conftest import assert_no_node_for_14gi
 from tests.helpers import eventually
 from tutorial_lib.errors import PortForwardError
 from tutorial_lib.kube import objects
+from tutorial_lib.local.runtime import MODEL_ID
 from tutorial_lib.serving import vllm_metrics
 
 VLLM_IMAGE = "vllm/vllm-openai:v0.14.1-cu130"  # runs through the bridge, like the real one
@@ -165,58 +166,21 @@ def eventually_pod(connection: tl.Connection, namespace: str, app: str):
     return found[0]
 
 
+#: A model name the cache does not hold: the real vLLM fails, offline, the way a typo does.
+TYPO_MODEL = f"{MODEL_ID}-typo"
+NO_SUCH_MODEL = "huggingface_hub.errors.LocalEntryNotFoundError"
+
+
 def test_crash_loop_ends_the_wait_early_with_the_last_log_lines(connection, namespace, tmp_path):
-    crashing = deployment(
-        "crasher",
-        namespace,
-        image=VLLM_IMAGE,
-        container={
-            "command": ["sh", "-c", "echo loading the model; echo 'CUDA out of memory'; exit 3"]
-        },
-    )
+    crashing = deployment("crasher", namespace, image=VLLM_IMAGE, container={"args": [TYPO_MODEL]})
     tl.apply(connection, write(tmp_path, crashing))
     with pytest.raises(tl.ClusterError) as failure:
         tl.wait_ready(connection, "crasher", namespace, timeout=240)
     message = str(failure.value)
     assert "cannot become Ready" in message  # the crash loop ended it, not the deadline
     assert "CrashLoopBackOff" in message
-    assert "last exited with code 3" in message
-    assert "| CUDA out of memory" in message
-
-
-def test_a_container_that_cannot_start_keeps_its_pod_and_says_why(connection, namespace, tmp_path):
-    """A missing runtime (the cache removed under a running cluster) is the kubelet's
-    RunContainerError: the pod stays, the wait ends early and names the fix."""
-    broken = deployment(
-        "unstartable",
-        namespace,
-        image=VLLM_IMAGE,
-        container={"command": [str(tmp_path / "removed-runtime" / "bin" / "vllm")]},
-    )
-    tl.apply(connection, write(tmp_path, broken))
-    pod = eventually_pod(connection, namespace, "unstartable")
-    with pytest.raises(tl.ClusterError) as failure:
-        tl.wait_ready(connection, "unstartable", namespace, timeout=120)
-    message = str(failure.value)
-    assert "cannot become Ready" in message
-    assert "RunContainerError" in message
-    assert "make prepare" in message
-    assert [
-        p.metadata.name for p in objects.pods(connection, namespace, {"app": "unstartable"})
-    ] == [pod.metadata.name]
-
-
-def test_a_command_that_does_not_exist_is_blamed_on_the_manifest(connection, namespace, tmp_path):
-    """Not every RunContainerError is the runtime's: a typo in the command is the manifest's."""
-    typo = deployment(
-        "typo", namespace, image=VLLM_IMAGE, container={"command": ["/usr/bin/vlm-serve"]}
-    )
-    tl.apply(connection, write(tmp_path, typo))
-    with pytest.raises(tl.ClusterError) as failure:
-        tl.wait_ready(connection, "typo", namespace, timeout=120)
-    message = str(failure.value)
-    assert "RunContainerError" in message and "/usr/bin/vlm-serve" in message
-    assert "Check the container's command" in message and "make prepare" not in message
+    assert "last exited with code 1 (Error)" in message
+    assert f"| {NO_SUCH_MODEL}" in message
 
 
 def test_scale_to_zero_and_back(connection, namespace, tmp_path):
@@ -519,12 +483,12 @@ def test_wait_crashing_returns_the_crashing_pod_and_refuses_a_healthy_one(
         "crasher2",
         namespace,
         image=VLLM_IMAGE,
-        container={"command": ["sh", "-c", "echo 'Repository Not Found'; exit 1"]},
+        container={"args": [TYPO_MODEL]},
     )
     healthy = deployment("healthy", namespace, image=SIMULATED_IMAGE)
     tl.apply(connection, write(tmp_path, crasher, healthy))
     crashing = tl.wait_crashing(connection, "crasher2", namespace, timeout=240)
-    assert "| Repository Not Found" in tl.explain(connection, crashing)
+    assert f"| {NO_SUCH_MODEL}" in tl.explain(connection, crashing)
     with pytest.raises(tl.ClusterError, match="became Ready; the lesson expected it to crash"):
         tl.wait_crashing(connection, "healthy", namespace, timeout=60)
 
@@ -536,3 +500,17 @@ def test_kubectl_shows_the_command_and_its_output_errors_included(connection, na
     refused = tl.kubectl(connection, "get", "nosuchkind")
     assert "error" in refused.lower() and refused.endswith("(exit code 1)")
     assert repr(refused) == str(refused), "shown as a terminal shows it, without quotes"
+
+
+def test_a_container_above_its_memory_limit_is_oom_killed(connection, namespace, tmp_path):
+    """The bridge holds a pod's memory limit as a kubelet's cgroup does: vLLM needs more
+    than 200Mi to import itself."""
+    small = deployment("small", namespace, image=VLLM_IMAGE, container={"args": [MODEL_ID]})
+    small["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] = {"memory": "200Mi"}
+    tl.apply(connection, write(tmp_path, small))
+    with pytest.raises(tl.ClusterError) as failure:
+        tl.wait_ready(connection, "small", namespace, timeout=240)
+    message = str(failure.value)
+    assert "CrashLoopBackOff" in message
+    assert "last exited with code 137 (OOMKilled)" in message
+    assert "is above the limit of 200 MiB: killed (OOMKilled)" in message

@@ -19,6 +19,7 @@ import yaml
 import tutorial_lib as tl
 from tests.helpers import ROOT, eventually
 from tutorial_lib.kube import objects
+from tutorial_lib.local.runtime import MODEL_ID
 from tutorial_lib.tools import binaries
 from tutorial_lib.workshop import access, rooms
 from tutorial_lib.workshop.__main__ import main as workshop_cli
@@ -220,3 +221,73 @@ def test_a_room_refuses_a_privileged_pod(workshop):
         "create", "--dry-run=server", "-f", "-", input=yaml.safe_dump(privileged)
     )
     assert proc.returncode != 0 and 'violates PodSecurity "restricted' in proc.stderr, proc.stderr
+
+
+def _room_deployment(name: str, **container: object) -> dict:
+    """A Deployment an attendee may create (Pod Security restricted, the room's quota)."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 10001,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [
+                        {
+                            "name": "vllm",
+                            "image": "vllm/vllm-openai:v0.14.1-cu130",
+                            "args": [MODEL_ID],
+                            "resources": {
+                                "requests": {"cpu": "100m", "memory": "1Gi"},
+                                "limits": {"memory": "1Gi"},
+                            },
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "capabilities": {"drop": ["ALL"]},
+                            },
+                            **container,
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+def test_an_attendees_pod_runs_no_code_of_theirs_on_the_host(workshop, monkeypatch, tmp_path):
+    """The audit's attack: a pod of the vLLM image whose command is the attendee's own.
+
+    The bridge starts processes on the host as the instructor; it must refuse, and say why
+    where the attendee looks (``kubectl describe``, ``tl.explain``, the wait).
+    """
+    marker = tmp_path / "owned"
+    attacks = {
+        "shell": {"command": ["/bin/sh", "-c", f"id > {marker}"]},
+        "remote-code": {"args": [MODEL_ID, "--trust-remote-code"]},
+        "preload": {"env": [{"name": "LD_PRELOAD", "value": str(tmp_path / "evil.so")}]},
+    }
+    reasons = {
+        "shell": "the command ['/bin/sh', '-c', ",
+        "remote-code": "--trust-remote-code is refused",
+        "preload": "the environment variable LD_PRELOAD is not one",
+    }
+    me = attendee(workshop, ATTENDEES[0], monkeypatch)
+    manifest = tmp_path / "attacks.yaml"
+    manifest.write_text(yaml.safe_dump_all([_room_deployment(n, **c) for n, c in attacks.items()]))
+    tl.apply(me, manifest)
+    for name, reason in reasons.items():
+        with pytest.raises(tl.ClusterError) as refused:
+            tl.wait_ready(me, name, timeout=120)
+        message = str(refused.value)
+        assert "RunContainerError" in message and "refused by the local cluster" in message
+        assert reason in message, message
+        described = tl.kubectl(me, "describe", "pods", "-l", f"app={name}")
+        assert "refused by the local cluster" in described and reason in described, described
+    assert not marker.exists(), "the attendee's command ran on the host"

@@ -3,9 +3,12 @@
 kwok simulates every pod but those whose container runs a ``vllm/vllm-openai`` image
 (``stages.yaml`` leaves them alone). For those, this process does what a kubelet does:
 
-* starts the container's command and args as a local process in the runtime venv, with the
-  container's env; paths of its volumes are mapped to a per-pod folder, the container port
-  to a free local port, and every such change is written to the pod's log;
+* starts the container as a local process of the runtime venv, if ``admission`` lets it: only
+  ``vllm serve`` with allow-listed options and env, every path moved into a per-pod folder,
+  the container port moved to a free local port, and every such change written to the
+  pod's log; a refused container is the kubelet's ``RunContainerError``, with the reason;
+* holds the container's memory and CPU limits (``limits``): above its memory limit it is
+  killed and reported ``OOMKilled``;
 * serves its output through a kwok ``Logs`` object (``kubectl logs [-f] [--previous]``) and
   its port through a ``PortForward`` object (``kubectl port-forward``), via the API server;
 * runs the startup, readiness and liveness probes and reports them in the pod status, so the
@@ -43,15 +46,15 @@ from tutorial_lib import names
 from tutorial_lib.errors import ClusterError, NotFound
 from tutorial_lib.kube.connection import Connection, from_kubeconfig
 from tutorial_lib.kube.watch import ListWatch
-from tutorial_lib.local import cluster, daemons, paths, runtime, versions
+from tutorial_lib.local import admission, cluster, daemons, limits, paths, runtime, versions
 
 log = logging.getLogger(__name__)
 
 VLLM_IMAGE_PREFIX = "vllm/vllm-openai"
-#: The entrypoint of the vllm/vllm-openai image, used when a container gives no command.
-IMAGE_ENTRYPOINT = ("vllm", "serve")
 FIELD_MANAGER = f"{names.FIELD_MANAGER}-bridge"
 BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
+#: Seconds between two reads of a container's memory.
+MEMORY_CHECK = 2.0
 #: A file to which the bridge appends a line for every container process it starts: ``make
 #: test`` counts vLLM's starts, the suite's most expensive step, from it.
 STARTS_LOG = "VLLM_TUTORIAL_STARTS_LOG"
@@ -150,6 +153,7 @@ class Container:
     last_terminated: dict[str, Any] | None = None
     log_file: Path | None = None
     previous_log_file: Path | None = None
+    oom_killed: bool = False
 
     def status(self) -> dict[str, Any]:
         if self.waiting_reason or self.process is None:
@@ -233,9 +237,14 @@ class PodRunner:
         None when it could not even start (the kubelet's RunContainerError).
         """
         try:
-            self._spawn()
+            launch = admission.admit(self.spec, self._files())
+        except admission.Refused as refused:
+            self._cannot_run(f"refused by the local cluster: {refused}.")
+            return None
+        try:
+            self._spawn(launch)
         except OSError as exc:
-            self._could_not_start(exc)
+            self._cannot_run(could_not_start(exc))
             return None
         self._patch_status()
         probes = {
@@ -251,9 +260,13 @@ class PodRunner:
             kind: time.monotonic() + (p.initial_delay if p else 0) for kind, p in probes.items()
         }
         assert self.container.process is not None
+        memory_limit, next_memory_check = limits.memory_limit(self.spec), 0.0
         while self.container.process.poll() is None:
             if self.stop_event.wait(0.5):
                 return -1
+            if memory_limit is not None and time.monotonic() >= next_memory_check:
+                next_memory_check = time.monotonic() + MEMORY_CHECK
+                self._hold_memory_limit(memory_limit)
             for kind, probe in probes.items():
                 if probe is None or time.monotonic() < next_check[kind]:
                     continue
@@ -284,13 +297,25 @@ class PodRunner:
 
     # --- the process ----------------------------------------------------------------------
 
-    def _command(self) -> list[str]:
-        command = list(self.spec.command or IMAGE_ENTRYPOINT) + list(self.spec.args or [])
-        if command and command[0] == "vllm":
-            command[0] = str(self.env.vllm)
-            return self._rewrite_args(command)
-        self._log_line(f"[bridge] command {command[:1]} is not vllm; running it as given.")
-        return command
+    def _hold_memory_limit(self, limit: int) -> None:
+        """Above its limit the container is killed, as the kernel does in a kubelet's cgroup."""
+        process = self.container.process
+        used = limits.group_memory(process.pid) if process else 0
+        if used > limit:
+            self._log_line(
+                f"[bridge] memory {used / 2**20:.0f} MiB is above the limit of "
+                f"{limit / 2**20:.0f} MiB: killed (OOMKilled), as the kernel would."
+            )
+            self.container.oom_killed = True
+            self._signal_group(signal.SIGKILL)
+
+    def _files(self) -> admission.PodFiles:
+        return admission.PodFiles(rootfs=self.dir / "rootfs", mounts=self._volume_dirs())
+
+    def _command(self, launch: admission.Launch) -> list[str]:
+        return self._rewrite_args(
+            [str(self.env.vllm), *admission.IMAGE_ENTRYPOINT[1:], *launch.args]
+        )
 
     def _rewrite_args(self, command: list[str]) -> list[str]:
         """Point vLLM at the local port standing for the container port, on loopback only."""
@@ -325,14 +350,7 @@ class PodRunner:
             mounts[mount.mount_path] = folder
         return mounts
 
-    def _map_path(self, value: str, mounts: dict[str, Path]) -> str:
-        for mount_path in sorted(mounts, key=len, reverse=True):
-            if value == mount_path or value.startswith(mount_path.rstrip("/") + "/"):
-                return str(mounts[mount_path]) + value[len(mount_path) :]
-        return value
-
-    def _environment(self) -> dict[str, str]:
-        mounts = self._volume_dirs()
+    def _environment(self, launch: admission.Launch) -> dict[str, str]:
         env = {key: os.environ[key] for key in ("LANG", "LC_ALL", "TZ") if key in os.environ}
         env |= {
             "PATH": f"{self.env.venv / 'bin'}:/usr/bin:/bin",
@@ -340,12 +358,12 @@ class PodRunner:
             daemons.OWNER_ENV: str(paths.state_dir()),
             daemons.CONTAINER_ENV: self.uid,
         }
-        for var in self.spec.env or []:
-            if var.value is not None:
-                mapped = self._map_path(var.value, mounts)
-                if mapped != var.value:
-                    self._log_line(f"[bridge] env {var.name}={var.value} -> {mapped}")
-                env[var.name] = mapped
+        given = {var.name: var.value for var in self.spec.env or []}
+        for name, value in launch.env.items():
+            if name in admission.PATH_ENV:
+                Path(value).mkdir(parents=True, exist_ok=True)
+                self._log_line(f"[bridge] env {name}={given[name]} -> {value}")
+            env[name] = value
         # The model comes from the local cache (there is no Hub here); no usage reports.
         env.setdefault("HF_HOME", str(self.dir / "huggingface"))
         # vLLM's own cache (what it learnt inspecting the model) is the node's, not the pod's:
@@ -366,15 +384,15 @@ class PodRunner:
             if not link.is_symlink():
                 link.symlink_to(target, target_is_directory=True)
 
-    def _spawn(self) -> None:
+    def _spawn(self, launch: admission.Launch) -> None:
         container = self.container
         container.previous_log_file = container.log_file
         container.log_file = self.dir / "logs" / f"{container.name}-{container.restart_count}.log"
         container.log_file.parent.mkdir(parents=True, exist_ok=True)
         container.log_file.touch()
         self._publish_logs()
-        env = self._environment()
-        command = self._command()
+        env = self._environment(launch)
+        command = self._command(launch)
         self._log_line(f"[bridge] starting: {shlex.join(command)}")
         container.process = subprocess.Popen(
             command,
@@ -386,7 +404,10 @@ class PodRunner:
             start_new_session=True,
             preexec_fn=daemons.die_with_parent,
         )
-        container.started_at, container.ready = now(), False
+        cores = limits.cpu_set(self.spec)
+        if cores is not None:
+            os.sched_setaffinity(container.process.pid, cores)  # its children inherit it
+        container.started_at, container.ready, container.oom_killed = now(), False, False
         container.waiting_reason = container.waiting_message = None
         self._record_start()
         threading.Thread(
@@ -423,16 +444,9 @@ class PodRunner:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, sig)
 
-    def _could_not_start(self, exc: OSError) -> None:
+    def _cannot_run(self, message: str) -> None:
         """Keep the pod and say why, as a kubelet does when it cannot run the container."""
-        if Path(exc.filename or "").name == "vllm":  # the runtime's launcher
-            fix = (
-                "The vLLM runtime is missing or incomplete: run `make prepare` (or python -m "
-                "tutorial_lib.local prepare)."
-            )
-        else:
-            fix = "Check the container's command and args in the manifest."
-        message = f"could not start the container: {exc}. {fix}"
+        self._event("Failed", message)
         self.container.process = None
         self.container.waiting_reason, self.container.waiting_message = "RunContainerError", message
         self._log_line(f"[bridge] {message} Retrying with back-off.")
@@ -441,7 +455,7 @@ class PodRunner:
         container = self.container
         if exit_code < 0:  # killed by a signal: 128 + signal, as the kubelet reports it
             exit_code = 128 - exit_code
-        reason = "Completed" if exit_code == 0 else "Error"
+        reason = "OOMKilled" if container.oom_killed else "Completed" if exit_code == 0 else "Error"
         container.last_terminated = {
             "exitCode": exit_code,
             "reason": reason,
@@ -497,6 +511,27 @@ class PodRunner:
             force=True,
             _content_type="application/apply-patch+yaml",
         )
+
+    def _event(self, reason: str, message: str) -> None:
+        """A Warning event on the pod, as the kubelet writes one (``kubectl describe`` shows it)."""
+        stamp = now()
+        event = {
+            "metadata": {"generateName": f"{self.name}.", "namespace": self.namespace},
+            "involvedObject": {**self._owner(), "namespace": self.namespace},
+            "reason": reason,
+            "message": message,
+            "type": "Warning",
+            "source": {"component": "kubelet", "host": self.pod.spec.node_name},
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+        }
+        try:
+            self.connection.call(
+                self.connection.core.create_namespaced_event, self.namespace, event
+            )
+        except ClusterError as exc:  # the namespace is going away: the pod with it
+            log.info("pod %s/%s: event not written (%s)", self.namespace, self.name, exc)
 
     def _publish_logs(self) -> None:
         entry: dict[str, Any] = {
@@ -555,6 +590,14 @@ class PodRunner:
             delete_pod(self.connection, self.name, self.namespace)
         except ClusterError as exc:  # already gone, or the API server is away: down cleans up
             log.info("pod %s/%s: not deleted (%s)", self.namespace, self.name, exc)
+
+
+def could_not_start(exc: OSError) -> str:
+    """Why an admitted container did not start, and the fix: the runtime is all it needs."""
+    return (
+        f"could not start the container: {exc}. The vLLM runtime is missing or incomplete: "
+        "run `make prepare` (or python -m tutorial_lib.local prepare)."
+    )
 
 
 def delete_pod(connection: Connection, name: str, namespace: str) -> None:
