@@ -73,7 +73,17 @@ def moved(objects: list[dict], namespace: str) -> list[dict]:
     return [move(obj) for obj in objects if obj.get("kind") != "Namespace"]
 
 
+#: What ``kubectl apply -f <folder>`` reads from a folder.
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
 def _rendered(target: Path) -> list[dict]:
+    if not target.exists():
+        raise ManifestError(
+            f"No file or folder {target}.",
+            f"A relative path starts from the notebook's folder, {Path.cwd()}; the tutorial's "
+            "overlays are tl.manifests.overlay('local') and tl.manifests.overlay('eks-l4').",
+        )
     if (target / "kustomization.yaml").exists():
         proc = process.run([binaries.kubectl(), "kustomize", target], timeout=120)
         if proc.returncode != 0:
@@ -81,12 +91,44 @@ def _rendered(target: Path) -> list[dict]:
                 f"kustomize could not render {target}:\n{proc.stderr.strip()}",
                 "The message names the file and the field at fault.",
             )
-        text = proc.stdout
-    elif target.is_dir():
-        text = "\n---\n".join(f.read_text() for f in sorted(target.glob("*.yaml")))
-    else:
-        text = target.read_text()
-    return [obj for obj in yaml.safe_load_all(text) if obj]
+        return _objects(proc.stdout, target)
+    files = (
+        sorted(f for f in target.iterdir() if f.suffix in MANIFEST_SUFFIXES)
+        if target.is_dir()
+        else [target]
+    )
+    if not files:
+        raise ManifestError(
+            f"The folder {target} holds no manifests.",
+            f"kubectl apply -f reads the files ending in {', '.join(MANIFEST_SUFFIXES)}; "
+            "a kustomize folder has a kustomization.yaml.",
+        )
+    objects = [obj for file in files for obj in _objects(file.read_text(), file)]
+    if not objects:
+        raise ManifestError(f"{target} holds no objects.", "Is the file empty or all comments?")
+    return objects
+
+
+def _objects(text: str, source: Path) -> list[dict]:
+    """The documents of one file, each a Kubernetes object, or an error naming where."""
+    try:
+        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ManifestError(
+            f"{source}{where}: not valid YAML ({problem}).",
+            "Check the indentation (spaces, not tabs) and the quoting on that line.",
+        ) from None
+    for number, doc in enumerate(documents, 1):
+        if not isinstance(doc, dict) or not {"apiVersion", "kind"} <= doc.keys():
+            raise ManifestError(
+                f"{source}: document {number} is not a Kubernetes object "
+                f"(a mapping with apiVersion and kind): {str(doc)[:80]}",
+                "Documents are separated by lines of ---; each starts with apiVersion: and kind:.",
+            )
+    return documents
 
 
 def part(target: str | Path, kind: str, path: str) -> Text:
