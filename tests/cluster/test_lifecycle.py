@@ -7,6 +7,9 @@ run in any position.
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -65,7 +68,24 @@ def test_down_closes_every_port_and_up_brings_the_cluster_back(connection):
         assert not paths.state_dir().exists()
         assert cache.bin_dir().exists(), "down must keep the binary cache"
     finally:
+        # Two ups at once (two terminals): the second waits for the first, no daemon twice.
+        other = subprocess.Popen(
+            [sys.executable, "-m", "tutorial_lib.local", "up"], stdout=subprocess.PIPE, text=True
+        )
         assert cluster.up().healthy  # leave a cluster for the tests and notebooks after this
+        said, _ = other.communicate(timeout=600)
+        assert other.returncode == 0, said
+    for daemon in cluster.DAEMONS:
+        assert len(_processes_running(daemon.module)) == 1, daemon.name
+
+
+def _processes_running(module: str) -> list[int]:
+    """Processes of this cluster (the owner marker) that run ``module``'s main()."""
+    return [
+        pid
+        for pid in cluster.leftover_pids()
+        if f"from {module} import main".encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
 
 
 def test_up_restarts_a_daemon_whose_code_changed_and_the_pods_come_back(serving, capsys):

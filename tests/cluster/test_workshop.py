@@ -291,3 +291,40 @@ def test_an_attendees_pod_runs_no_code_of_theirs_on_the_host(workshop, monkeypat
         described = tl.kubectl(me, "describe", "pods", "-l", f"app={name}")
         assert "refused by the local cluster" in described and reason in described, described
     assert not marker.exists(), "the attendee's command ran on the host"
+
+
+@pytest.mark.parametrize("kind", ["LoadBalancer", "NodePort"])
+def test_an_attendee_cannot_open_a_service_to_the_outside(workshop, monkeypatch, kind):
+    """On EKS a LoadBalancer is a paid public endpoint, a NodePort a port on every node."""
+    me = attendee(workshop, ATTENDEES[0], monkeypatch)
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "outside"},
+        "spec": {"type": kind, "selector": {"app": "vllm"}, "ports": [{"port": 8000}]},
+    }
+    proc = me.run_kubectl("create", "-n", me.namespace, "-f", "-", input=yaml.safe_dump(service))
+    assert proc.returncode != 0 and "exceeded quota" in proc.stderr, proc.stderr
+    assert f"services.{kind.lower()}s=0" in proc.stderr, proc.stderr
+
+
+def test_create_refuses_a_namespace_it_did_not_make_and_delete_leaves_others_alone(folder):
+    """A namespace or node that happens to share a room's name is not the tool's to take."""
+    instructor = tl.connect(local=True)
+    name = "attendee-77"
+    instructor.core.create_namespace({"metadata": {"name": name}})
+    node = yaml.safe_load(yaml.safe_dump(rooms._gpu_node(f"{ATTENDEES[0]}-gpu")))
+    try:
+        with pytest.raises(tl.ClusterError, match="attendee-77 exist and were not made by"):
+            rooms.create(instructor, [ATTENDEES[0], name])
+        assert name not in rooms.rooms(instructor), "taken over: labelled as a room"
+        # Someone's own node of a room's node name, without the tool's label.
+        del node["metadata"]["labels"][rooms.PART_OF_KEY]
+        instructor.run_kubectl("delete", "node", node["metadata"]["name"], "--ignore-not-found")
+        objects.apply_objects(instructor, [node], "a node of someone else's")
+        rooms.delete(instructor)
+        assert instructor.core.read_namespace(name).status.phase == "Active"
+        assert instructor.core.read_node(node["metadata"]["name"]) is not None
+    finally:
+        instructor.core.delete_namespace(name)
+        instructor.run_kubectl("delete", "node", node["metadata"]["name"], "--ignore-not-found")

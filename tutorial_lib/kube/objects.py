@@ -194,13 +194,29 @@ def delete(cluster: Connection, target: str | Path, *, wait: bool = True) -> pd.
 
 
 def delete_objects(
-    cluster: Connection, objects: list[dict], what: str, *, wait: bool = True
+    cluster: Connection,
+    objects: list[dict],
+    what: str,
+    *,
+    wait: bool = True,
+    labelled: tuple[str, str] | None = None,
 ) -> pd.DataFrame:
-    """``delete`` for objects already rendered; ``what`` names them in an error."""
+    """``delete`` for objects already rendered; ``what`` names them in an error.
+
+    ``labelled`` (key, value): only those whose live object carries that label, so that an
+    object of the same name that someone else made is left alone.
+    """
+    objects = list(reversed(_ordered(objects)))
+    before = _live(cluster, objects) if objects else {}
+    if labelled is not None:
+        key, value = labelled
+        objects = [
+            o
+            for o in objects
+            if before.get(_key(o), {}).get("metadata", {}).get("labels", {}).get(key) == value
+        ]
     if not objects:
         return pd.DataFrame(columns=[*_KEY, "deleted"])
-    objects = list(reversed(_ordered(objects)))
-    before = _live(cluster, objects)
     proc = cluster.run_kubectl(
         "delete",
         "--ignore-not-found",

@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -25,7 +24,16 @@ from typing import Any
 import yaml
 
 from tutorial_lib.errors import LocalClusterError, ToolError
-from tutorial_lib.local import autoscaler, binaries, daemons, monitoring, paths, runtime, versions
+from tutorial_lib.local import (
+    autoscaler,
+    binaries,
+    daemons,
+    monitoring,
+    ownership,
+    paths,
+    runtime,
+    versions,
+)
 from tutorial_lib.tools import binaries as tool_binaries
 from tutorial_lib.tools import manifests
 from tutorial_lib.tools.progress import run_logged
@@ -395,7 +403,13 @@ def up(current: ClusterStatus | None = None) -> ClusterStatus:
     kubectl equivalent: ``kwokctl create cluster --runtime binary ...`` then
     ``kubectl apply -f nodes.yaml``.
     """
+    with ownership.exclusive("up") as waited:
+        return _up(None if waited else current)  # after a wait, what the other did counts
+
+
+def _up(current: ClusterStatus | None) -> ClusterStatus:
     binaries.ensure()
+    ownership.claim()
     current = current or status()
     if current.healthy:
         _say(f"Local cluster {versions.CLUSTER_NAME} is already running.")
@@ -408,7 +422,8 @@ def up(current: ClusterStatus | None = None) -> ClusterStatus:
         )
         if not _restart():
             _say("Restart failed; recreating the cluster from scratch.")
-            down(quiet=True)
+            _down(quiet=True)
+            ownership.claim()
     elif current.exists:
         _say("The local cluster is up but incomplete; repairing it.")
     if not _cluster_dir().exists():
@@ -504,6 +519,11 @@ def down(quiet: bool = False) -> None:
     It returns only when they have ended: a Go server still finishing its graceful stop
     holds its port, and an ``up`` right after would find it taken.
     """
+    with ownership.exclusive("down"):
+        _down(quiet)
+
+
+def _down(quiet: bool) -> None:
     # Taken first: a dying process no longer shows its command line, so whose it is.
     started = set(leftover_pids())
     for daemon in DAEMONS:
@@ -522,6 +542,6 @@ def down(quiet: bool = False) -> None:
             f"Processes of the local cluster survived down: {remaining}",
             f"Kill them by hand: kill -9 {' '.join(map(str, remaining))}",
         )
-    shutil.rmtree(paths.state_dir(), ignore_errors=True)
+    ownership.release(paths.state_dir())
     if not quiet:
         _say(f"Local cluster {versions.CLUSTER_NAME} is down; nothing of it is running.")

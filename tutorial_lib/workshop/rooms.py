@@ -60,12 +60,28 @@ def create(cluster: Connection, attendees: list[str]) -> pd.DataFrame:
     On the local cluster each attendee also gets a simulated GPU node (``<name>-gpu``),
     the way an instructor on EKS scales the GPU node group to the number of attendees.
     """
+    taken = sorted(set(attendees) & _namespaces_of_others(cluster))
+    if taken:
+        raise ClusterError(
+            f"The namespaces {', '.join(taken)} exist and were not made by the workshop tool.",
+            "Choose other names (--prefix), or delete those namespaces yourself if they are "
+            "left over from a workshop made by hand.",
+        )
     wanted = manifests.render(WORKSHOP / "cluster.yaml")
     for name in attendees:
         wanted += _room(name)
         if cluster.local:
             wanted.append(_gpu_node(f"{name}-gpu"))
     return objects.apply_objects(cluster, wanted, "the workshop's rooms")
+
+
+def _namespaces_of_others(cluster: Connection) -> set[str]:
+    found = cluster.call(cluster.core.list_namespace)
+    return {
+        ns.metadata.name
+        for ns in found.items
+        if (ns.metadata.labels or {}).get(PART_OF_KEY) != PART_OF
+    }
 
 
 def rooms(cluster: Connection) -> list[str]:
@@ -83,12 +99,18 @@ def reset(cluster: Connection, name: str) -> pd.DataFrame:
 
 
 def delete(cluster: Connection) -> pd.DataFrame:
-    """Every room, its cluster-wide binding and node, and the shared ClusterRole."""
+    """Every room, its cluster-wide binding and node, and the shared ClusterRole.
+
+    Only what carries the tool's label: a node or role of the same name made by someone
+    else stays.
+    """
     attendees = rooms(cluster)
     doomed = [obj for name in attendees for obj in _room(name)]
     doomed += [_gpu_node(f"{name}-gpu") for name in attendees] if cluster.local else []
     doomed += manifests.render(WORKSHOP / "cluster.yaml")
-    return objects.delete_objects(cluster, doomed, "the workshop's rooms")
+    return objects.delete_objects(
+        cluster, doomed, "the workshop's rooms", labelled=(PART_OF_KEY, PART_OF)
+    )
 
 
 def status(cluster: Connection) -> pd.DataFrame:
