@@ -120,15 +120,15 @@ STATED = {
         "max_concurrency_tokens": 120000,
     },
     "16": {
-        "cuda_graph_gib": 0.26,
+        "cuda_graph_estimate_gib": 0.26,
         "kv_cache_gib": 17.36,
         "gpu_memory_utilization": 0.70,
         "kv_cache_tokens": 188640,
         "max_concurrency": 5.23,
         "max_concurrency_tokens": 131072,
     },
-    "17": {"cuda_graph_gib": 4.30, "gpu_memory_utilization": 0.90, "kv_cache_gib": 25.46},
-    "18": {"cuda_graph_gib": 0.36, "gpu_memory_utilization": 0.82, "kv_cache_gib": 6.87},
+    "17": {"cuda_graph_estimate_gib": 4.30, "gpu_memory_utilization": 0.90, "kv_cache_gib": 25.46},
+    "18": {"cuda_graph_estimate_gib": 0.36, "gpu_memory_utilization": 0.82, "kv_cache_gib": 6.87},
     # The CPU backend refusing to start
     "19": {"kv_cache_gib": 4.00},
 }

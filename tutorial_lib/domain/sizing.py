@@ -335,11 +335,13 @@ def plan(
 
     The KV cache is what the budget leaves after the weights and the activation peak of one
     profiling step of ``max_num_batched_tokens`` (2048, vLLM's default for ``vllm serve`` on
-    GPUs below the A100/H100 class: the blog's log compiles the range (1, 2048)). Until
-    vLLM 0.19 (the blog's 0.14.1 included) CUDA graphs are captured afterwards, in the
-    memory outside the budget, and a capture that does not fit stops the engine; vLLM never
-    switches the graphs off by itself. From vLLM 0.20 on their estimated memory is counted
-    into the budget before the KV cache is sized: ``graphs_in_budget=True``.
+    GPUs below the A100/H100 class: the blog's log compiles the range (1, 2048)). In the
+    blog's vLLM 0.14.1 CUDA graphs are captured afterwards, in the memory outside the
+    budget, and a capture that does not fit stops the engine; vLLM never switches the graphs
+    off by itself. vLLM's V1 model runner counts their estimate into the budget before the
+    KV cache is sized (on by default since 0.21): ``graphs_in_budget=True``. vLLM 0.26's V2
+    model runner, its default for Mistral, captures them outside again (measured:
+    docs/benchmarks.md, "vLLM's memory on a real GPU").
     """
     card = GPUS[gpu] if isinstance(gpu, str) else gpu
     weights = spec.weights_gib() if weights_gib is None else weights_gib

@@ -36,7 +36,10 @@ UNITS: dict[str, str] = {
     "weights_load_seconds": "s",
     "model_load_seconds": "s",
     "cuda_graph_gib": "GiB",
+    "cuda_graph_estimate_gib": "GiB",
     "cuda_graph_seconds": "s",
+    "activation_peak_gib": "GiB",
+    "non_torch_gib": "GiB",
     "kv_cache_gib": "GiB",
     "kv_cache_tokens": "tokens",
     "max_concurrency": "x",
@@ -83,9 +86,23 @@ _PHRASINGS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
         ),
         ("cuda_graph_seconds", "cuda_graph_gib"),
     ),
+    # The estimate that vLLM 0.18+ counts into the budget before the capture (V1 model runner):
+    # "Estimated CUDA graph memory: 0.49 GiB total", and after the capture
+    # "CUDA graph pool memory: 0.54 GiB (actual), 0.49 GiB (estimated), difference: ..."
+    (
+        _p(r"cuda graph pool memory:\s*" + _NUM + _GIB + r"\s*\(actual\),\s*" + _NUM + _GIB),
+        ("cuda_graph_gib", "cuda_graph_estimate_gib"),
+    ),
+    (_p(r"estimated cuda graph memory:\s*" + _NUM + _GIB), ("cuda_graph_estimate_gib",)),
     # "1.13 GiB for CUDAGraph memory", "cuda_graph_memory=1.13GiB", "| CUDA graphs | 1.13 GiB |"
     (_p(_NUM + _GIB + r"\s+(?:for|of)\s+cuda\s*graphs?"), ("cuda_graph_gib",)),
-    (_p(r"\bcuda[ _]?graphs?(?:[ _]memory)?" + _GAP + _NUM + _GIB), ("cuda_graph_gib",)),
+    (
+        _p(r"(?<!estimated )\bcuda[ _]?graphs?(?:[ _]memory)?" + _GAP + _NUM + _GIB),
+        ("cuda_graph_gib",),
+    ),
+    # "Actual usage is ... 0.28 GiB for peak activation, 0.22 GiB for non-torch memory, ..."
+    (_p(_NUM + _GIB + r"\s+for\s+peak\s+activation"), ("activation_peak_gib",)),
+    (_p(_NUM + _GIB + r"\s+for\s+non-torch"), ("non_torch_gib",)),
     # "Available KV cache memory: 15.07 GiB", "available_kv_cache_memory    53.29GiB" (V0's
     # table), "kv_cache_size=59.95GiB",
     # "the rest of the memory reserved for KV Cache is 16.00GiB",
@@ -183,7 +200,10 @@ class StartupFigures:
     weights_load_seconds: float | None = None
     model_load_seconds: float | None = None
     cuda_graph_gib: float | None = None
+    cuda_graph_estimate_gib: float | None = None
     cuda_graph_seconds: float | None = None
+    activation_peak_gib: float | None = None
+    non_torch_gib: float | None = None
     kv_cache_gib: float | None = None
     kv_cache_tokens: int | None = None
     max_concurrency: float | None = None

@@ -1,0 +1,96 @@
+"""vLLM 0.26.0 on a real GPU made to look like the blog's L4: what its logs say of the budget.
+
+The logs are ``fixtures/gpu`` (benchmarks/gpu_memory.py --l4 on an H100, see its README).
+The tutorial's parser must read every figure they state, its sizing must predict the KV
+cache's tokens from its GiB, and the lesson the notebooks teach must match what vLLM did.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tutorial_lib.domain import sizing
+from tutorial_lib.domain.startup import StartupFigures, parse_startup_log
+
+GPU = Path(__file__).parent / "fixtures" / "gpu"
+RUNS = json.loads((GPU / "runs.json").read_text())
+L4_TOTAL_GIB = 22.05  # the blog's log: "Free memory on device (21.9/22.05 GiB)"
+MODEL = sizing.ModelSpec.preset("TheBloke/Mistral-7B-v0.1-AWQ")
+#: The figures vLLM 0.26 states in a start that serves (the V1 runner adds its estimate).
+STATED = [
+    "weights_gib",
+    "model_load_seconds",
+    "cuda_graph_gib",
+    "cuda_graph_seconds",
+    "activation_peak_gib",
+    "non_torch_gib",
+    "kv_cache_gib",
+    "kv_cache_tokens",
+    "max_concurrency",
+    "max_concurrency_tokens",
+    "total_gpu_memory_gib",
+    "gpu_memory_utilization",
+]
+
+
+def figures(run: dict) -> StartupFigures:
+    return parse_startup_log((GPU / run["log"]).read_text())
+
+
+def started(runner: str) -> list[dict]:
+    return [r for r in RUNS if r["runner"] == runner and r["started"]]
+
+
+def budget(found: StartupFigures) -> float:
+    assert found.gpu_memory_utilization and found.total_gpu_memory_gib
+    return found.gpu_memory_utilization * found.total_gpu_memory_gib
+
+
+@pytest.mark.parametrize("run", started("default") + started("v1"), ids=lambda r: r["log"])
+def test_every_figure_of_a_start_is_read_and_the_budget_is_the_l4s(run):
+    found = figures(run)
+    missing = [name for name in STATED if getattr(found, name) is None]
+    assert not missing, missing
+    assert found.gpu_memory_utilization == run["utilization"]
+    assert budget(found) == pytest.approx(run["wanted"] * L4_TOTAL_GIB, abs=0.01)
+    if run["runner"] == "v1":
+        assert found.cuda_graph_estimate_gib is not None
+
+
+@pytest.mark.parametrize("run", started("default") + started("v1"), ids=lambda r: r["log"])
+def test_sizing_predicts_the_kv_cache_tokens_within_one_percent(run):
+    found = figures(run)
+    predicted = sizing.kv_cache_capacity(
+        MODEL, found.kv_cache_gib, max_model_len=4096, max_num_batched_tokens=2048
+    )
+    assert predicted.tokens == pytest.approx(found.kv_cache_tokens, rel=0.01)
+
+
+@pytest.mark.parametrize("run", started("default"), ids=lambda r: r["log"])
+def test_the_default_runner_captures_its_graphs_outside_the_budget(run):
+    """The KV cache takes the whole budget left after weights and activations: the graphs,
+    captured afterwards, come on top of it, as with the blog's vLLM 0.14."""
+    found = figures(run)
+    parts = found.weights_gib + found.activation_peak_gib + found.non_torch_gib
+    assert found.kv_cache_gib == pytest.approx(budget(found) - parts, abs=0.02)
+    assert found.cuda_graph_estimate_gib is None
+    assert parts + found.kv_cache_gib + found.cuda_graph_gib > budget(found) + 0.5
+
+
+@pytest.mark.parametrize("run", started("v1"), ids=lambda r: r["log"])
+def test_the_v1_runner_counts_its_graph_estimate_into_the_budget(run):
+    found = figures(run)
+    parts = found.weights_gib + found.activation_peak_gib + found.non_torch_gib
+    estimate = found.cuda_graph_estimate_gib
+    assert found.kv_cache_gib == pytest.approx(budget(found) - parts - estimate, abs=0.02)
+
+
+def test_with_the_default_runner_the_l4_starts_at_095_and_not_at_096():
+    outcome = {r["wanted"]: r["started"] for r in RUNS if r["runner"] == "default"}
+    assert outcome == {0.88: True, 0.95: True, 0.96: False, 0.97: False, 0.99: False}
+    for run in RUNS:
+        if not run["started"]:
+            assert "torch.OutOfMemoryError: CUDA out of memory" in (GPU / run["log"]).read_text()
