@@ -115,3 +115,46 @@ def test_karpenter_needs_go_even_where_the_release_hosts_answer(monkeypatch):
     assert "needed (no release binary: karpenter-kwok) to build 1 binaries" in finding.detail
     assert "Install Go 1.26" in finding.fix
     assert doctor._go(doctor.Missing(("etcd",), runtime=False), releases=True) is None
+
+
+def fake_nvidia_smi(folder, answer: str, code: int = 0):
+    """An ``nvidia-smi`` on PATH that prints ``answer`` as the real one prints its CSV query."""
+    smi = folder / "nvidia-smi"
+    smi.write_text(f"#!/bin/sh\nprintf '%s\\n' {answer!r}\nexit {code}\n")
+    smi.chmod(0o755)
+    return smi
+
+
+def test_no_gpu_is_fine_the_stand_in_serves(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    finding = doctor._gpu()
+    assert finding.ok and "no NVIDIA GPU" in finding.detail
+
+
+def test_a_gpu_is_reported_with_driver_memory_and_capability(monkeypatch, tmp_path):
+    fake_nvidia_smi(tmp_path, "NVIDIA H100 80GB HBM3, 580.159.04, 81559 MiB, 9.0")
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    finding = doctor._gpu()
+    assert finding.ok, finding.line()
+    assert finding.detail.startswith("1 x NVIDIA H100 80GB HBM3, driver 580.159.04, 81559 MiB")
+    assert "compute capability 9.0" in finding.detail
+
+
+@pytest.mark.parametrize(
+    ("answer", "code", "fix"),
+    [
+        ("NVIDIA L4, 535.183.01, 23034 MiB, 8.9", 0, "need driver 580 or newer"),
+        ("Tesla P100-PCIE-16GB, 580.65.06, 16384 MiB, 6.0", 0, "compute capability 7.0"),
+        ("NVIDIA-SMI has failed because it couldn't communicate with the driver", 9, "driver"),
+    ],
+)
+def test_a_gpu_vllm_cannot_use_says_why_without_stopping_the_demo(
+    monkeypatch, tmp_path, answer, code, fix
+):
+    fake_nvidia_smi(tmp_path, answer, code)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    finding = doctor._gpu()
+    assert not finding.ok and not finding.blocking, finding.line()
+    assert fix in finding.fix
+    if code:
+        assert "couldn't communicate with the driver" in finding.detail
