@@ -215,3 +215,51 @@ def test_reach_through_a_port_forward_as_on_eks(serving):
         tl.reach_prometheus(remote),
     ):
         pass
+
+
+def test_a_broken_servicemonitor_and_rule_in_one_room_leave_the_others_loaded(serving, namespace):
+    """One room's mistakes must not stop Prometheus for every room (issue 28).
+
+    Prometheus takes its configuration whole: without the check, the broken job would make
+    every later reload fail, and the good monitor created after it would never be scraped.
+    The broken objects are reported where their room looks: a Warning event on each.
+    """
+    release = {tl.names.PROMETHEUS_RELEASE_LABEL: tl.names.PROMETHEUS_RELEASE}
+    broken = copy.deepcopy(rendered_servicemonitor(serving))
+    broken["metadata"] = {"name": "broken", "namespace": namespace, "labels": release}
+    broken["spec"]["endpoints"][0] |= {"interval": "30s", "scrapeTimeout": "60s"}
+    good = copy.deepcopy(rendered_servicemonitor(serving))
+    good["metadata"] = {"name": "good", "namespace": namespace, "labels": release}
+    rule = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "broken", "namespace": namespace, "labels": release},
+        "spec": {"groups": [{"name": "x", "rules": [{"alert": "X", "expr": "up >"}]}]},
+    }
+    for plural, obj in (("servicemonitors", broken), ("prometheusrules", rule)):
+        serving.custom.create_namespaced_custom_object(
+            "monitoring.coreos.com", "v1", namespace, plural, obj
+        )
+    eventually(
+        lambda: len(_not_loaded(serving, namespace)) == 2,
+        timeout=PROMETHEUS_WAIT,
+        what=lambda: f"two NotLoaded events in {namespace}: {_not_loaded(serving, namespace)}",
+    )
+    said = _not_loaded(serving, namespace)
+    assert "scrape timeout greater than scrape interval" in said["ServiceMonitor/broken"]
+    assert "parse error" in said["PrometheusRule/broken"]
+    serving.custom.create_namespaced_custom_object(
+        "monitoring.coreos.com", "v1", namespace, "servicemonitors", good
+    )
+    eventually(
+        lambda: f"serviceMonitor/{namespace}/good/0" in scrape_pools(),
+        timeout=PROMETHEUS_WAIT,
+        what="the good monitor created after the broken one, scraped",
+    )
+    assert f"serviceMonitor/{namespace}/broken/0" not in scrape_pools()
+    assert f"serviceMonitor/{tl.names.NAMESPACE}/vllm/0" in scrape_pools()  # another room's
+
+
+def _not_loaded(cluster: tl.Connection, namespace: str) -> dict[str, str]:
+    found = cluster.core.list_namespaced_event(namespace, field_selector="reason=NotLoaded")
+    return {f"{e.involved_object.kind}/{e.involved_object.name}": e.message for e in found.items}

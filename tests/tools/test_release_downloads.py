@@ -29,7 +29,7 @@ from tutorial_lib.local import versions as cluster_versions
 from tutorial_lib.tools import binaries, downloads, versions
 
 ARCH = binaries.arch()
-EVERY_BINARY = (*cluster_binaries.CLUSTER, *binaries.GO_TOOLS)
+EVERY_BINARY = tuple({b.name: b for b in (*cluster_binaries.CLUSTER, *binaries.GO_TOOLS)}.values())
 #: Those with a release download: all but Karpenter's kwok provider (Karpenter ships images).
 RELEASED = tuple(b for b in EVERY_BINARY if b.download is not None)
 #: The Go toolchain of this tier, before a fixture takes it off PATH.

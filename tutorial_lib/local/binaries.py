@@ -183,8 +183,9 @@ KARPENTER = Binary(
         toolchain="auto",
     ),
 )
-#: Everything ``up`` starts, in the order it is obtained.
-CLUSTER = (ETCD, *KUBERNETES, *KWOK, PROMETHEUS, KARPENTER)
+#: Everything ``up`` starts or runs, in the order it is obtained: promtool checks each room's
+#: monitoring objects before Prometheus loads them (``monitoring_check``).
+CLUSTER = (ETCD, *KUBERNETES, *KWOK, PROMETHEUS, binaries.PROMTOOL, KARPENTER)
 #: What a reader's first run obtains: the cluster and the notebooks' policy engine (promtool,
 #: kube-score and checkov are the test tiers' and come with ``make test``).
 FIRST_RUN = (*CLUSTER, binaries.CYCLONUS)

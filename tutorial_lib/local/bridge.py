@@ -44,6 +44,7 @@ from kubernetes.client import V1Pod
 
 from tutorial_lib import names
 from tutorial_lib.errors import ClusterError, NotFound
+from tutorial_lib.kube import events
 from tutorial_lib.kube.connection import Connection, from_kubeconfig
 from tutorial_lib.kube.watch import ListWatch
 from tutorial_lib.local import admission, cluster, daemons, limits, paths, runtime, versions
@@ -513,25 +514,10 @@ class PodRunner:
         )
 
     def _event(self, reason: str, message: str) -> None:
-        """A Warning event on the pod, as the kubelet writes one (``kubectl describe`` shows it)."""
-        stamp = now()
-        event = {
-            "metadata": {"generateName": f"{self.name}.", "namespace": self.namespace},
-            "involvedObject": {**self._owner(), "namespace": self.namespace},
-            "reason": reason,
-            "message": message,
-            "type": "Warning",
-            "source": {"component": "kubelet", "host": self.pod.spec.node_name},
-            "firstTimestamp": stamp,
-            "lastTimestamp": stamp,
-            "count": 1,
-        }
-        try:
-            self.connection.call(
-                self.connection.core.create_namespaced_event, self.namespace, event
-            )
-        except ClusterError as exc:  # the namespace is going away: the pod with it
-            log.info("pod %s/%s: event not written (%s)", self.namespace, self.name, exc)
+        """A Warning event on the pod, as the kubelet writes one (``kubectl describe``)."""
+        involved = {**self._owner(), "namespace": self.namespace}
+        source = {"component": "kubelet", "host": self.pod.spec.node_name}
+        events.warn(self.connection, involved, reason, message, source)
 
     def _publish_logs(self) -> None:
         entry: dict[str, Any] = {

@@ -435,7 +435,7 @@ def _up(current: ClusterStatus | None) -> ClusterStatus:
     _apply_package_manifests()
     _wait_nodes_ready()
     runtime.ensure_runtime()
-    binaries.ensure("prometheus")
+    binaries.ensure("prometheus", "promtool")
     _restart_stale_daemons()  # a daemon that survived the repair may run older code
     for daemon in DAEMONS:
         daemon.start()

@@ -8,17 +8,21 @@ rewrites the files whenever one of them changes:
 * each ServiceMonitor endpoint becomes a scrape job ``serviceMonitor/<ns>/<name>/<i>`` with
   the endpoint's interval, timeout and path;
 * its targets follow the Operator's chain: the monitor's selector picks Services, their
-  EndpointSlices list the ready pods, the endpoint's ``port`` names the Service port whose
+  EndpointSlices list the pods, the endpoint's ``port`` names the Service port whose
   number the slice carries; labels ``job`` (the Service), ``namespace``, ``service``,
-  ``pod``, ``endpoint`` and ``instance`` (pod IP and port) as the Operator sets them;
-* each PrometheusRule's ``spec.groups`` becomes a rule file.
+  ``pod``, ``endpoint`` and ``instance`` (pod IP and port) as the Operator sets them. One
+  difference: only ready pods become targets here, while the Operator keeps not-ready ones
+  and drops only Failed or Succeeded pods (prometheus-operator PR #5149);
+* each PrometheusRule's ``spec.groups`` becomes a rule file;
+* each job and rule file is checked with promtool first: a broken one is left out and
+  reported on its object (``monitoring_check``), so one room's mistake stops no other room.
 
 Like kube-prometheus-stack's Prometheus it loads only the ServiceMonitors and
 PrometheusRules its selectors match (``SERVICE_MONITOR_SELECTOR``, ``RULE_SELECTOR``: the
 label ``release: kube-prometheus-stack``, as the chart sets them for a release of that
 name); the others are ignored, as the Operator ignores them, and named in the daemon's log.
 
-The only local twist: a pod run by the runtime bridge listens on a local port, found in the
+One more local twist: a pod run by the runtime bridge listens on a local port, found in the
 pod's kwok ``PortForward`` object; that address is scraped, the labels stay the pod's.
 Supported: ``selector`` (``matchLabels``, ``matchExpressions``), ``namespaceSelector``
 (``matchNames``, ``any``), endpoint ``port``, ``path``, ``interval``, ``scrapeTimeout``.
@@ -35,17 +39,17 @@ import signal
 import subprocess
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from tutorial_lib import names
-from tutorial_lib.kube import labels
+from tutorial_lib.kube import events, labels
 from tutorial_lib.kube.connection import Connection, from_kubeconfig
 from tutorial_lib.kube.watch import Mirror, field_of
-from tutorial_lib.local import binaries, cluster, daemons, paths, ports, versions
+from tutorial_lib.local import binaries, cluster, daemons, monitoring_check, paths, ports, versions
 from tutorial_lib.serving.promql import healthy
 
 log = logging.getLogger(__name__)
@@ -323,12 +327,14 @@ class Objects:
 
 def run(connection: Connection, stopping: threading.Event) -> None:
     """Keep Prometheus running and its files in step with the cluster."""
-    binary = binaries.ensure("prometheus")["prometheus"]
+    found = binaries.ensure("prometheus", "promtool")
+    binary, promtool = found["prometheus"], monitoring_check.Promtool(found["promtool"])
     write(Desired({"prometheus.yml": _config([])}))  # nothing to scrape until the first sync
     prometheus = _start_prometheus(binary)
     changed = threading.Event()
     objects = Objects(connection, changed)
     ignored: list[str] = []
+    reported: set[monitoring_check.Refusal] = set()
     while not stopping.is_set():
         changed.wait(SYNC_SECONDS)  # also the pace of checking on Prometheus itself
         if stopping.is_set():
@@ -349,11 +355,28 @@ def run(connection: Connection, stopping: threading.Event) -> None:
                 labels.describe(RULE_SELECTOR),
                 ", ".join(ignored) or "none",
             )
+        refusals = set(monitoring_check.leave_out_refused(wanted.files, promtool.problem))
+        for refusal in refusals - reported:
+            log.warning("%s %s/%s left out: %s", *astuple(refusal))
+            _report(connection, refusal)
+        reported = refusals
         if write(wanted):
             log.info("configuration changed; reloading Prometheus")
             prometheus.send_signal(signal.SIGHUP)
     objects.stop()
     daemons.end_child(prometheus)
+
+
+def _report(connection: Connection, refusal: monitoring_check.Refusal) -> None:
+    """A Warning event on the refused object: its room sees it with ``kubectl describe``."""
+    involved = {
+        "apiVersion": f"{names.MONITORING_GROUP}/{names.MONITORING_VERSION}",
+        "kind": refusal.kind,
+        "namespace": refusal.namespace,
+        "name": refusal.name,
+    }
+    source = {"component": "vllm-tutorial-monitoring"}
+    events.warn(connection, involved, "NotLoaded", refusal.message(), source)
 
 
 def main() -> None:
