@@ -19,8 +19,10 @@ from tutorial_lib.kube.portforward import port_forward
 from tutorial_lib.kube.waits import wait_ready
 from tutorial_lib.serving import completions
 
-#: The stand-in model speaks English only; the blog asked Mistral in German.
+#: The stand-in model speaks English only; the blog asks Mistral in German.
 QUESTION = "What is Kubernetes? Answer in one sentence."
+#: The answer the blog shows as one to expect ("Erwartete Antwort (ungefähr)"), not a recorded
+#: one: its response has placeholders ("id": "cmpl-xxx", "created": 1234567890).
 BLOG_ANSWER = (
     "Kubernetes ist eine Open-Source-Plattform zur Automatisierung der "
     "Bereitstellung, Skalierung und Verwaltung von Container-Anwendungen."
@@ -46,7 +48,7 @@ def main() -> int:
             f"   ({answer.model}: first token after {answer.time_to_first_token:.2f} s, "
             f"{answer.completion_tokens} tokens at {answer.tokens_per_second:.1f} tokens/s)"
         )
-        print(f"\nThe blog's Mistral-7B on an L4, asked in German, answered:\n   {BLOG_ANSWER}")
+        print(f"\nThe answer the blog expects from Mistral-7B, asked in German:\n   {BLOG_ANSWER}")
         report = smoke_test(cluster)
         print(f"\n{report}")
         if not report.passed:

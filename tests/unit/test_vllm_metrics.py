@@ -32,6 +32,7 @@ def test_every_key_metric_exists_in_a_real_scrape():
 def test_renamed_metrics_point_at_names_vllm_exposes_and_the_old_ones_are_gone():
     samples = set(vllm_metrics.parse(SCRAPE)["sample"])
     assert "vllm:gpu_cache_usage_perc" in vllm_metrics.RENAMED  # the blog's name
+    assert "vllm:cpu_cache_usage_perc" not in vllm_metrics.RENAMED  # removed, not renamed
     for old, new in vllm_metrics.RENAMED.items():
         assert old not in samples and f"{old}_bucket" not in samples, old
         assert new in samples or f"{new}_bucket" in samples, new

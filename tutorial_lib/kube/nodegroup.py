@@ -346,7 +346,7 @@ def timeline(
 
 
 def bill(lives: list[NodeLife]) -> pd.DataFrame:
-    """What each node cost from launch to removal (or until now) at the on-demand price."""
+    """What each node cost from launch to removal (or until now) at ``prices.ON_DEMAND``."""
     rows = []
     for life in lives:
         per_hour = prices.ON_DEMAND.get(life.instance_type)
