@@ -188,3 +188,29 @@ def test_to_frame_keeps_token_counts_integers():
     frame = parse_blog().to_frame().set_index("figure")
     assert str(frame.loc["kv_cache_tokens", "value"]) == "123472"
     assert str(frame.loc["kv_cache_gib", "value"]) == "15.07"
+
+
+def test_settings_stated_only_in_the_non_default_args_are_read():
+    """vLLM 0.1x+ prints the flags it was given as a dict, and nowhere else."""
+    line = (
+        "(APIServer pid=724) INFO 12-06 01:33:29 [api_utils.py:273] non-default args: "
+        "{'model_tag': '/tmp/m', 'port': 8011, 'max_model_len': 4096, 'served_model_name': "
+        "['m'], 'gpu_memory_utilization': 0.2451, 'max_num_batched_tokens': 2048, "
+        "'max_num_seqs': 256}"
+    )
+    assert parse_startup_log(line).found() == {
+        "gpu_memory_utilization": 0.2451,
+        "max_model_len": 4096,
+        "max_num_seqs": 256,
+        "max_num_batched_tokens": 2048,
+    }
+
+
+@pytest.mark.parametrize(
+    "line", ["# GPU blocks: 2310, # CPU blocks: 512", "GPU blocks: 2310, # CPU blocks: 512"]
+)
+def test_the_one_line_block_counts_with_or_without_the_hash(line):
+    assert parse_startup_log(f"INFO 01-01 llm_engine.py:207] {line}").found() == {
+        "gpu_blocks": 2310,
+        "cpu_blocks": 512,
+    }

@@ -33,6 +33,9 @@ STATED = [
     "max_concurrency_tokens",
     "total_gpu_memory_gib",
     "gpu_memory_utilization",
+    "max_model_len",
+    "max_num_seqs",
+    "max_num_batched_tokens",
 ]
 
 
@@ -55,6 +58,11 @@ def test_every_figure_of_a_start_is_read_and_the_budget_is_the_l4s(run):
     missing = [name for name in STATED if getattr(found, name) is None]
     assert not missing, missing
     assert found.gpu_memory_utilization == run["utilization"]
+    assert (found.max_model_len, found.max_num_batched_tokens, found.max_num_seqs) == (
+        4096,
+        2048,
+        256,
+    )  # the blog's length and the L4's batch defaults, as the script passed them
     assert budget(found) == pytest.approx(run["wanted"] * L4_TOTAL_GIB, abs=0.01)
     if run["runner"] == "v1":
         assert found.cuda_graph_estimate_gib is not None

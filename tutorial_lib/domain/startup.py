@@ -48,9 +48,20 @@ UNITS: dict[str, str] = {
     "cpu_blocks": "blocks",
     "total_gpu_memory_gib": "GiB",
     "gpu_memory_utilization": "fraction",
+    "max_model_len": "tokens",
+    "max_num_seqs": "requests",
+    "max_num_batched_tokens": "tokens",
 }
 
-_INTEGER_FIGURES = {"kv_cache_tokens", "max_concurrency_tokens", "gpu_blocks", "cpu_blocks"}
+_INTEGER_FIGURES = {
+    "kv_cache_tokens",
+    "max_concurrency_tokens",
+    "gpu_blocks",
+    "cpu_blocks",
+    "max_model_len",
+    "max_num_seqs",
+    "max_num_batched_tokens",
+}
 
 
 def _p(pattern: str) -> re.Pattern[str]:
@@ -132,7 +143,7 @@ _PHRASINGS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
         ("max_concurrency_tokens", "max_concurrency"),
     ),
     # "# GPU blocks: 7449, # CPU blocks: 2048", "# cuda blocks: 8192", "num_gpu_blocks=7717"
-    (_p(r"#\s*(?:gpu|cuda|npu|xpu|hpu|tpu) blocks:\s*" + _NUM), ("gpu_blocks",)),
+    (_p(r"(?:#\s*|\b)(?:gpu|cuda|npu|xpu|hpu|tpu) blocks:\s*" + _NUM), ("gpu_blocks",)),
     (_p(r"\bnum_gpu_blocks\s*(?:=|:|is:?)\s*" + _NUM), ("gpu_blocks",)),
     (_p(r"#\s*cpu blocks:\s*" + _NUM), ("cpu_blocks",)),
     # "total_gpu_memory (23.58GiB) x gpu_memory_utilization (0.90)", "total_gpu_memory=79.15GiB"
@@ -142,6 +153,11 @@ _PHRASINGS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
         _p(r"memory on device\s*\(\s*" + _NUM + r"\s*/\s*" + _NUM + _GIB),
         ("", "total_gpu_memory_gib"),
     ),
+    # The settings vLLM states only in its "non-default args: {'max_model_len': 4096, ...}"
+    (_p(r"'gpu_memory_utilization':\s*" + _NUM), ("gpu_memory_utilization",)),
+    (_p(r"'max_model_len':\s*" + _NUM), ("max_model_len",)),
+    (_p(r"'max_num_seqs':\s*" + _NUM), ("max_num_seqs",)),
+    (_p(r"'max_num_batched_tokens':\s*" + _NUM), ("max_num_batched_tokens",)),
     # "gpu_memory_utilization (0.90)", "gpu_memory_utilization=0.90",
     # "Desired GPU memory utilization is (0.9, 19.85 GiB)", and since vLLM 0.18's CUDA-graph
     # estimate "The current --gpu-memory-utilization=0.8200 is equivalent to ...",
@@ -212,6 +228,9 @@ class StartupFigures:
     cpu_blocks: int | None = None
     total_gpu_memory_gib: float | None = None
     gpu_memory_utilization: float | None = None
+    max_model_len: int | None = None
+    max_num_seqs: int | None = None
+    max_num_batched_tokens: int | None = None
     sources: dict[str, str] = field(default_factory=dict, repr=False)
     notes: list[str] = field(default_factory=list, repr=False)
     warnings: list[str] = field(default_factory=list, repr=False)
