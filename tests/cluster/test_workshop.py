@@ -282,15 +282,18 @@ def test_an_attendees_pod_runs_no_code_of_theirs_on_the_host(workshop, monkeypat
     manifest = tmp_path / "attacks.yaml"
     manifest.write_text(yaml.safe_dump_all([_room_deployment(n, **c) for n, c in attacks.items()]))
     tl.apply(me, manifest)
-    for name, reason in reasons.items():
-        with pytest.raises(tl.ClusterError) as refused:
-            tl.wait_ready(me, name, timeout=120)
-        message = str(refused.value)
-        assert "RunContainerError" in message and "refused by the local cluster" in message
-        assert reason in message, message
-        described = tl.kubectl(me, "describe", "pods", "-l", f"app={name}")
-        assert "refused by the local cluster" in described and reason in described, described
-    assert not marker.exists(), "the attendee's command ran on the host"
+    try:
+        for name, reason in reasons.items():
+            with pytest.raises(tl.ClusterError) as refused:
+                tl.wait_ready(me, name, timeout=120)
+            message = str(refused.value)
+            assert "RunContainerError" in message and "refused by the local cluster" in message
+            assert reason in message, message
+            described = tl.kubectl(me, "describe", "pods", "-l", f"app={name}")
+            assert "refused by the local cluster" in described and reason in described, described
+        assert not marker.exists(), "the attendee's command ran on the host"
+    finally:  # the room's quota is the next test's: its vLLM pod needs all of it
+        tl.delete(me, manifest)
 
 
 @pytest.mark.parametrize("kind", ["LoadBalancer", "NodePort"])
