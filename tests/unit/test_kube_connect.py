@@ -1,6 +1,7 @@
 """connect() explains a missing kubeconfig or an unknown context, and knows the local cluster."""
 
 import dataclasses
+import os
 
 import pytest
 
@@ -78,6 +79,20 @@ def test_a_kubeconfig_of_ones_own_for_the_local_cluster_is_the_local_cluster(
     elsewhere = write_kubeconfig(tmp_path / "eks.yaml", server="https://eks.example:443")
     monkeypatch.setenv("KUBECONFIG", str(elsewhere))
     assert not tl.connect(context="real").local
+
+
+def test_a_room_of_another_accounts_local_cluster_is_refused_with_the_reason(
+    tmp_path, monkeypatch, no_local_cluster
+):
+    """The audit's H2: another account's notebooks took the local room for EKS, silently."""
+    mine = write_kubeconfig(tmp_path / "attendee.yaml", server="https://127.0.0.1:32764/")
+    monkeypatch.setenv("KUBECONFIG", str(mine))
+    monkeypatch.setenv(connect_module.LOCAL_OWNER_ENV, str(os.getuid() + 1))
+    with pytest.raises(ClusterError, match="local cluster of another Unix account") as refused:
+        tl.connect(context="real", namespace="attendee-01")
+    assert "docs/instructors.md" in (refused.value.hint or "")
+    monkeypatch.setenv(connect_module.LOCAL_OWNER_ENV, str(os.getuid()))  # the owner's own
+    assert tl.connect(context="real", namespace="attendee-01").namespace == "attendee-01"
 
 
 def test_applying_only_the_namespace_in_a_room_asks_the_server_nothing(unreachable):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +43,35 @@ def test_a_new_or_empty_folder_is_claimed_and_down_removes_it(state):
 def test_a_cluster_folder_from_before_the_marker_is_still_ours(state):
     (state / "kwok" / "clusters" / "vllm-tutorial").mkdir(parents=True)
     assert ownership.claim() == state
+
+
+def as_nobody(*command: str) -> subprocess.CompletedProcess[str]:
+    """``command`` as another Unix account (nobody), as an attendee's own login would run it."""
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    return subprocess.run([*nobody, *command], capture_output=True, text=True, check=False)
+
+
+def test_another_account_reads_nothing_in_the_state_folder(monkeypatch):
+    """A home folder is 0755 on Debian: the state folder itself has to shut others out."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("acting as another account needs root and setpriv (util-linux)")
+    home = Path(tempfile.mkdtemp(dir="/tmp"))  # not pytest's tmp_path: that is 0700 already
+    try:
+        home.chmod(0o755)
+        monkeypatch.setenv("VLLM_TUTORIAL_STATE", str(home / "vllm-tutorial"))
+        folder = ownership.claim()
+        key = folder / "kwok" / "clusters" / "vllm-tutorial" / "pki" / "admin.key"
+        log = folder / "pods" / "ml-models" / "vllm-0" / "logs" / "vllm-0.log"
+        for secret in (key, log):  # as kwokctl and the bridge write them: 0644 in 0755 folders
+            secret.parent.mkdir(parents=True)
+            secret.write_text("secret")
+            secret.chmod(0o644)
+        for attempt in (["cat", str(key)], ["cat", str(log)], ["ls", str(folder)]):
+            done = as_nobody(*attempt)
+            assert done.returncode != 0 and "Permission denied" in done.stderr, (attempt, done)
+        assert as_nobody("ls", str(home)).returncode == 0, "the test's home must be readable"
+    finally:
+        shutil.rmtree(home)
 
 
 HOLD = """

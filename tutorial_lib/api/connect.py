@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from tutorial_lib import names
+from tutorial_lib.errors import ClusterError
 from tutorial_lib.kube.connection import Connection, from_kubeconfig
 from tutorial_lib.local import cluster as local_cluster
 from tutorial_lib.local import monitoring, paths, runtime
@@ -23,6 +24,9 @@ CLUSTER_ENV = "VLLM_TUTORIAL_CLUSTER"
 #: The namespace the tutorial's objects go into when not ``ml-models``: a workshop
 #: attendee's (``attendee-01``), set by the instructor's ``attendee-01.env``.
 NAMESPACE_ENV = "VLLM_TUTORIAL_NAMESPACE"
+#: In a room's ``.env`` on the local cluster: the Unix account that runs the cluster. The
+#: local cluster is one account's (docs/instructors.md), so another account is refused.
+LOCAL_OWNER_ENV = "VLLM_TUTORIAL_LOCAL_OWNER"
 
 
 def connect(
@@ -50,11 +54,31 @@ def connect(
         local_cluster.up(current)
         admin = from_kubeconfig(paths.kubeconfig_path(), local_cluster.CONTEXT, namespace=namespace)
         return _as_local(admin)
+    _refuse_another_accounts_local_cluster()
     kubeconfig = Path(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0])
     yours = from_kubeconfig(kubeconfig.expanduser(), context, namespace=namespace)
     # A kubeconfig of your own for the local cluster (a workshop attendee's, on the machine
     # that runs it): the local cluster still, with its Prometheus, runtime and stand-in model.
     return _as_local(yours) if _reaches_local_cluster(yours) else yours
+
+
+def _refuse_another_accounts_local_cluster() -> None:
+    """A room of a local cluster that another Unix account runs: refused, with the reason.
+
+    Its etcd, kubelet API, Prometheus and vLLM ports answer every account on the machine,
+    so rooms there keep notebooks apart, not accounts; and the cluster's state (its
+    Prometheus, runtime and model) lives in the owner's home, where another account would
+    not find it and would apply the EKS overlay instead.
+    """
+    owner = os.environ.get(LOCAL_OWNER_ENV)
+    if owner is None or owner == str(os.getuid()):
+        return
+    raise ClusterError(
+        f"This room is on the local cluster of another Unix account (uid {owner}); the local "
+        "cluster is one account's: its services answer every account on the machine.",
+        "Work in the instructor's account, or ask for a room on a shared EKS cluster or for "
+        "the workshop bundle (docs/instructors.md, One machine for everyone).",
+    )
 
 
 def _as_local(connection: Connection) -> Connection:

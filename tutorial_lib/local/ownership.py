@@ -27,7 +27,11 @@ def is_ours(folder: Path) -> bool:
 
 
 def claim() -> Path:
-    """The state folder, created and marked if new or empty; refused if it holds others' files."""
+    """The state folder, created and marked if new or empty; refused if it holds others' files.
+
+    Its owner's only (0700): it holds the admin kubeconfig, kwokctl's private keys (written
+    0644) and every pod's logs, volumes and home, which no other account may read.
+    """
     folder = paths.state_dir()
     if folder.exists() and any(folder.iterdir()) and not is_ours(folder):
         raise LocalClusterError(
@@ -35,6 +39,7 @@ def claim() -> Path:
             "Point VLLM_TUTORIAL_STATE at a new or empty folder: down removes the state folder.",
         )
     folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
     (folder / MARKER).touch()
     return folder
 

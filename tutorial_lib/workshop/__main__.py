@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
                 access.write(cluster, name, args.out, hours=args.hours)
             print(f"{len(names)} attendees; hand out {args.out}/<name>.env and .kubeconfig:")
             print(f"  source {args.out}/{names[0]}.env && jupyter lab notebooks/")
+            if cluster.local:
+                print(
+                    "The local cluster is this account's alone: a room used from another Unix "
+                    "account is refused (docs/instructors.md, One machine for everyone)."
+                )
         elif args.command == "status":
             print(rooms.status(cluster).to_string(index=False))
         elif args.command == "reset":

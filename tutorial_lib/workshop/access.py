@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from kubernetes import client
 
-from tutorial_lib.api.connect import CLUSTER_ENV, NAMESPACE_ENV
+from tutorial_lib.api.connect import CLUSTER_ENV, LOCAL_OWNER_ENV, NAMESPACE_ENV
 from tutorial_lib.errors import ClusterError
 from tutorial_lib.kube.connection import Connection
 
@@ -67,6 +67,8 @@ def write(cluster: Connection, namespace: str, folder: Path, *, hours: float = 1
         CLUSTER_ENV: context,
         NAMESPACE_ENV: namespace,
     }
+    if cluster.local:  # the local cluster is this account's alone: tl.connect checks it
+        settings[LOCAL_OWNER_ENV] = str(os.getuid())
     lines = (f"export {key}={shlex.quote(value)}\n" for key, value in settings.items())
     (folder / f"{namespace}.env").write_text("".join(lines))
     return kubeconfig
