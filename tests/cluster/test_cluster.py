@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
+import ssl
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import tutorial_lib as tl
 from tests.cluster.conftest import create
 from tests.helpers import eventually
-from tutorial_lib.local import autoscaler, cluster
+from tutorial_lib.local import autoscaler, cluster, ports
 from tutorial_lib.local import binaries as local_binaries
 
 GPU_TOLERATION = {
@@ -103,7 +109,13 @@ def test_fixed_12gi_request_is_scheduled_on_the_gpu_node(connection, namespace):
         pod = connection.core.read_namespaced_pod("fits", namespace)
         return pod if pod.status.phase == "Running" else None
 
-    pod = eventually(running, what="the 12Gi pod Running (on a node launched for it, if none)")
+    # The GPU node Karpenter keeps may be going (empty for consolidateAfter, 1m here): then
+    # the pod waits for a node launched for it, which a loaded machine takes its time with.
+    pod = eventually(
+        running,
+        timeout=180,
+        what=lambda: f"the 12Gi pod Running:\n{tl.explain(connection, 'fits', namespace)}",
+    )
     node = connection.core.read_node(pod.spec.node_name)
     assert node.metadata.labels["karpenter.sh/nodepool"] == "gpu-vllm"
 
@@ -133,8 +145,9 @@ def test_second_up_is_a_no_op(connection, capsys):
     assert {c.name: c.pid for c in cluster.components()} == before
 
 
-def test_kwokctl_create_would_download_nothing(tmp_path):
-    """kwokctl's dry-run prints every command; with our config none of them downloads."""
+def kwokctl_plan(folder: Path) -> list[str]:
+    """What ``kwokctl create cluster`` would run with our config: its dry-run, line by line."""
+    folder.mkdir(parents=True, exist_ok=True)
     config = cluster.write_config()
     kwokctl = local_binaries.ensure("kwokctl")["kwokctl"]
     proc = subprocess.run(
@@ -143,15 +156,20 @@ def test_kwokctl_create_would_download_nothing(tmp_path):
             "--name",
             "dry-run-probe",
             "--dry-run",
-            *cluster.create_args(config, kubeconfig=tmp_path / "kubeconfig.yaml"),
+            *cluster.create_args(config, kubeconfig=folder / "kubeconfig.yaml"),
         ],
-        env=cluster.kwokctl_env() | {"KWOK_WORKDIR": str(tmp_path)},
+        env=cluster.kwokctl_env() | {"KWOK_WORKDIR": str(folder)},
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    plan = (proc.stdout + proc.stderr).splitlines()
+    return (proc.stdout + proc.stderr).splitlines()
+
+
+def test_kwokctl_create_would_download_nothing(tmp_path):
+    """kwokctl's dry-run prints every command; with our config none of them downloads."""
+    plan = kwokctl_plan(tmp_path)
     assert any("kube-apiserver " in line for line in plan)
     # kwokctl "downloads" every binary into the cluster folder; each source must be local.
     sources = [line.split()[2] for line in plan if line.startswith("# Download ")]
@@ -159,6 +177,20 @@ def test_kwokctl_create_would_download_nothing(tmp_path):
     for source in sources:
         assert source.startswith("/") and Path(source).exists(), source
     assert not [line for line in plan if line.startswith(("curl ", "wget ", "docker "))]
+
+
+def test_two_clusters_created_at_once_get_no_port_in_common(tmp_path, monkeypatch):
+    """kwokctl picks no port: it took 32766 for both lanes' API servers, started together."""
+    listening = {}
+    for offset in (0, 1000):
+        monkeypatch.setenv(ports.OFFSET_ENV, str(offset))
+        monkeypatch.setenv("VLLM_TUTORIAL_STATE", str(tmp_path / f"state-{offset}"))
+        plan = "\n".join(kwokctl_plan(tmp_path / f"kwok-{offset}"))
+        given = {int(port) for port in re.findall(r"(?:127\.0\.0\.1:|port[= ])(\d+)\b", plan)}
+        assert ports.kube_apiserver() in given, plan
+        assert given <= set(ports.fixed()), f"kwokctl's own pick: {given - set(ports.fixed())}"
+        listening[offset] = given
+    assert not listening[0] & listening[1000]
 
 
 @pytest.mark.parametrize(
@@ -176,3 +208,36 @@ def test_kwokctl_create_would_download_nothing(tmp_path):
 def test_status_lists_every_component_running(connection, component):
     names = {c.name: c.running for c in cluster.components()}
     assert names.get(component) is True, names
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _etcd_range(prefix: str, context: ssl.SSLContext | None) -> dict[str, Any]:
+    """etcd's v3 HTTP gateway: the keys under ``prefix``, as ``etcdctl get --prefix`` lists."""
+    end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    body = {"key": _b64(prefix), "range_end": _b64(end), "keys_only": True}
+    scheme = "https" if context else "http"
+    request = urllib.request.Request(
+        f"{scheme}://127.0.0.1:{ports.etcd_client()}/v3/kv/range",
+        data=json.dumps(body).encode(),
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10, context=context) as answer:
+        return json.load(answer)
+
+
+def test_etcd_answers_no_client_without_the_clusters_certificate(connection):
+    """The audit's C2: with no credentials, any local account listed every namespace."""
+    pki = cluster.pki_dir()
+    trusting = ssl.create_default_context(cafile=pki / "ca.crt")
+    with pytest.raises((urllib.error.URLError, ConnectionError)):  # plain HTTP, as before
+        _etcd_range("/registry/namespaces/", None)
+    # TLS, but no client certificate: the handshake fails, or the server cuts the request.
+    with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
+        _etcd_range("/registry/namespaces/", trusting)
+    trusting.load_cert_chain(pki / "admin.crt", pki / "admin.key")  # what the API server has
+    found = _etcd_range("/registry/namespaces/", trusting)["kvs"]
+    keys = [base64.b64decode(kv["key"]).decode() for kv in found]
+    assert "/registry/namespaces/kube-system" in keys, keys

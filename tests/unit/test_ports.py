@@ -14,11 +14,11 @@ from tutorial_lib.local import cluster, monitoring, ports
 
 def test_an_offset_moves_every_fixed_port_and_prometheus_url(monkeypatch):
     monkeypatch.setenv(ports.OFFSET_ENV, "1000")
-    assert (ports.prometheus(), ports.karpenter_metrics(), ports.karpenter_health()) == (
-        20090,
-        20191,
-        20192,
-    )
+    moved = (ports.prometheus(), ports.karpenter_metrics(), ports.karpenter_health())
+    assert moved == (20090, 20191, 20192)
+    assert (ports.etcd_client(), ports.etcd_peer()) == (20379, 20380)
+    assert ports.kube_apiserver() == 20443
+    assert len(ports.fixed()) == len(ports.LISTENERS) and min(ports.fixed()) == 20090
     assert monitoring.url() == "http://127.0.0.1:20090"
 
 

@@ -31,6 +31,7 @@ from tutorial_lib.local import (
     monitoring,
     ownership,
     paths,
+    ports,
     runtime,
     versions,
 )
@@ -102,6 +103,11 @@ def _cluster_dir() -> Path:
     return paths.kwok_workdir() / "clusters" / versions.CLUSTER_NAME
 
 
+def pki_dir() -> Path:
+    """The CA and admin certificate kwokctl made: the API server's, etcd's, the kubeconfig's."""
+    return _cluster_dir() / "pki"
+
+
 def kwokctl_env() -> dict[str, str]:
     """Kwokctl keeps its clusters under our state dir, and finds our kubectl first."""
     env = dict(os.environ)
@@ -160,6 +166,13 @@ def kwokctl_config(bins: dict[str, Path]) -> dict[str, object]:
             "kubeVersion": versions.KUBERNETES,
             "etcdVersion": versions.ETCD.lstrip("v"),
             "kwokVersion": versions.KWOK,
+            # Every port kwokctl would otherwise pick (ports.py says why not).
+            "kubeApiserverPort": ports.kube_apiserver(),
+            "kwokControllerPort": ports.kwok_controller(),
+            "kubeControllerManagerPort": ports.kube_controller_manager(),
+            "kubeSchedulerPort": ports.kube_scheduler(),
+            "etcdPort": ports.etcd_client(),
+            "etcdPeerPort": ports.etcd_peer(),
             "etcdBinary": str(bins["etcd"]),
             "kubeApiserverBinary": str(bins["kube-apiserver"]),
             "kubeControllerManagerBinary": str(bins["kube-controller-manager"]),
@@ -175,15 +188,51 @@ def kwokctl_config(bins: dict[str, Path]) -> dict[str, object]:
             # The runtime bridge creates these per pod: kubectl logs and port-forward.
             "enableCRDs": ["Logs", "PortForward"],
         },
-        # Without a default route (a laptop off the network, a workshop with the bundle) the
-        # API server finds no address to advertise and exits: loopback is the cluster's own.
-        "componentsPatches": [
-            {
-                "name": "kube-apiserver",
-                "extraArgs": [{"key": "advertise-address", "value": "127.0.0.1"}],
-            }
-        ],
+        "componentsPatches": _etcd_over_tls(pki_dir()),
     }
+
+
+def _etcd_over_tls(pki: Path) -> list[dict[str, object]]:
+    """Etcd over TLS, answering only clients with a certificate of the cluster's own CA.
+
+    kwokctl starts etcd on plain HTTP with no authentication: on loopback, yet any account
+    on the machine could read and write every object past RBAC (the audit's C2). The API
+    server connects with kwokctl's admin certificate (server and client use, SAN
+    127.0.0.1); the keys live in the state folder, which is its owner's only. Also: without
+    a default route (a laptop off the network, a workshop with the bundle) the API server
+    finds no address to advertise and exits, so it advertises loopback.
+    """
+    client, peer = (
+        f"https://127.0.0.1:{ports.etcd_client()}",
+        f"https://127.0.0.1:{ports.etcd_peer()}",
+    )
+    cert, key, ca = (str(pki / name) for name in ("admin.crt", "admin.key", "ca.crt"))
+    urls = {
+        "listen-client-urls": client,
+        "advertise-client-urls": client,
+        "listen-peer-urls": peer,
+        "initial-advertise-peer-urls": peer,
+        "initial-cluster": f"node0={peer}",
+    }
+    certificates = {"cert-file": cert, "key-file": key, "trusted-ca-file": ca}
+    peer_certificates = {f"peer-{flag}": path for flag, path in certificates.items()}
+    authentication = {"client-cert-auth": "true", "peer-client-cert-auth": "true"}
+    etcd = [_arg(k, v, override=True) for k, v in urls.items()] + [
+        _arg(k, v) for k, v in (certificates | peer_certificates | authentication).items()
+    ]
+    apiserver = [
+        _arg("etcd-servers", client, override=True),
+        _arg("etcd-cafile", ca),
+        _arg("etcd-certfile", cert),
+        _arg("etcd-keyfile", key),
+        _arg("advertise-address", "127.0.0.1"),
+    ]
+    return [{"name": "etcd", "extraArgs": etcd}, {"name": "kube-apiserver", "extraArgs": apiserver}]
+
+
+def _arg(key: str, value: str, *, override: bool = False) -> dict[str, object]:
+    """A kwokctl extraArg: added, or replacing the one kwokctl writes (``override``)."""
+    return {"key": key, "value": value, **({"override": True} if override else {})}
 
 
 def create_args(config: Path, kubeconfig: Path | None = None) -> list[str]:

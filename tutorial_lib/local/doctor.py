@@ -217,20 +217,24 @@ def _disk(missing: Missing, build: bool) -> Finding:
 
 
 def _port() -> Finding:
-    port = ports.prometheus()
+    """The cluster's fixed ports (``ports.py``) are free, or the running cluster's own."""
+    fixed = ports.fixed()
+    listed = ", ".join(map(str, fixed))
     if monitoring.ready():
-        return Finding("port", f"{port} is the local cluster's Prometheus (running)")
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return Finding(
-                "port",
-                f"{port} is taken by another program",
-                f"The local Prometheus needs it: find the program with `ss -ltnp 'sport = "
-                f":{port}'` and stop it.",
-            )
-    return Finding("port", f"{port} free (the local Prometheus)")
+        return Finding("port", f"{listed}: the running local cluster's")
+    for port, user in fixed.items():
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return Finding(
+                    "port",
+                    f"{port} is taken by another program",
+                    f"{user.capitalize()} needs it: find the program with `ss -ltnp 'sport = "
+                    f":{port}'` and stop it, or move every port of the cluster with "
+                    f"{ports.OFFSET_ENV}.",
+                )
+    return Finding("port", f"{listed} free (the control plane, Prometheus, Karpenter)")
 
 
 #: vLLM's CUDA 13.0 builds (its PyPI wheels since 0.2x, the manifests' ``-cu130`` image) need
