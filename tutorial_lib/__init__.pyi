@@ -41,6 +41,7 @@ from tutorial_lib.kube.waits import (
     wait_gone,
     wait_pending,
     wait_ready,
+    wait_scheduled,
 )
 from tutorial_lib.serving import load, vllm_metrics
 from tutorial_lib.serving import promql as prometheus
@@ -113,4 +114,5 @@ __all__ = [
     "wait_node_gone",
     "wait_pending",
     "wait_ready",
+    "wait_scheduled",
 ]

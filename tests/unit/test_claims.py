@@ -17,10 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT
+from tests.helpers import NOTEBOOKS, ROOT
 
 LEDGER = ROOT / "docs" / "claims.md"
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"  # 123,472 or 19.40
 UNIT = r"GiB|GB|MiB|MB|Gi|Mi|seconds?|secs?|minutes?|mins?|hours?|h|s|%"

@@ -5,12 +5,11 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
-from pathlib import Path
 
 import nbformat
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+from tests.helpers import NOTEBOOKS
 
 
 def test_the_notebooks_of_the_tutorial_path_are_numbered_without_gaps():

@@ -351,15 +351,48 @@ def wait_pending(
         said = autoscaler.verdict(pod) if _unschedulable_since(pod) is not None else None
         return f"gets a node from Karpenter ({said.message})" if said and said.launches else None
 
-    return _wait_for_failure(
+    return _wait_for(
         cluster,
         name,
         namespace,
         timeout,
-        failed=lambda pod: _unschedulable_since(pod) is not None and autoscaler.gave_up(pod),
+        reached=lambda pod: _unschedulable_since(pod) is not None and autoscaler.gave_up(pod),
         instead=instead,
         what="to be refused by the scheduler",
         hint="Check the node's allocatable memory: tl.nodes(cluster)",
+    )
+
+
+def wait_scheduled(
+    cluster: Connection,
+    name: str = names.DEPLOYMENT,
+    namespace: str | None = None,
+    *,
+    timeout: float = 300,
+) -> PodState:
+    """Wait until the scheduler has placed the Deployment's current pod on a node.
+
+    A scheduling problem is repaired once the pod is placed; vLLM then starts (half a minute
+    here, minutes on an L4), which ``wait_ready`` waits for. Raises as soon as the pod stays
+    Pending with no node coming (Karpenter's verdict, or no Karpenter at all).
+    kubectl equivalent: ``kubectl get pods -n ml-models -o wide -w`` until NODE is set.
+    """
+    autoscaler = _Autoscaler(cluster)
+
+    def instead(pod: client.V1Pod) -> str | None:
+        if _unschedulable_since(pod) is None or not autoscaler.gave_up(pod):
+            return None
+        return f"stays Pending:\n{diagnose.explain(cluster, pod)}\n"
+
+    return _wait_for(
+        cluster,
+        name,
+        namespace,
+        timeout,
+        reached=lambda pod: bool(pod.spec.node_name),
+        instead=instead,
+        what="to be scheduled",
+        hint="tl.scheduling(cluster, pod) shows each node's verdict",
     )
 
 
@@ -375,36 +408,36 @@ def wait_crashing(
     For lessons that break the container on purpose; raises when it becomes Ready instead.
     kubectl equivalent: ``kubectl get pods -n ml-models -w`` until RESTARTS grows.
     """
-    return _wait_for_failure(
+    return _wait_for(
         cluster,
         name,
         namespace,
         timeout,
-        failed=lambda pod: diagnose.stuck(pod) is not None,
+        reached=lambda pod: diagnose.stuck(pod) is not None,
         instead=lambda pod: ready(pod) and "became Ready",
         what="to crash",
         hint="The container started fine: was the change applied? tl.get(cluster, 'deploy/vllm')",
     )
 
 
-def _wait_for_failure(
+def _wait_for(
     cluster: Connection,
     name: str,
     namespace: str | None,
     timeout: float,
     *,
-    failed: Callable[[client.V1Pod], bool],
+    reached: Callable[[client.V1Pod], bool],
     instead: Callable[[client.V1Pod], str | bool | None],
     what: str,
     hint: str,
 ) -> PodState:
-    """The current pod once ``failed``; an error as soon as ``instead`` says it went well."""
+    """The current pod once ``reached``; an error as soon as ``instead`` says it went otherwise."""
     namespace = namespace or cluster.namespace
     template = _CurrentTemplate(cluster, name, namespace)
 
     def done(current: Pods) -> client.V1Pod | None:
         for pod in template.pods(current):
-            if failed(pod):
+            if reached(pod):
                 return pod
             if went_well := instead(pod):
                 raise ClusterError(
@@ -416,7 +449,7 @@ def _wait_for_failure(
     result, current = _wait(cluster, namespace, labels, timeout, done, f"Waiting for {name} {what}")
     if not isinstance(result, client.V1Pod):
         raise ClusterError(
-            f"{namespace}/{name} did not fail as expected within {timeout:.0f} s:\n"
+            f"{namespace}/{name}: waited {timeout:.0f} s for its pod {what}, in vain:\n"
             f"{_state_of(cluster, current)}",
             "Is the cluster healthy? python -m tutorial_lib.local status",
         )
