@@ -89,6 +89,7 @@ def main() -> int:
         "VLLM_TUTORIAL_CACHE": str(scratch / "cache"),
         "VLLM_TUTORIAL_STATE": str(scratch / "state"),
         "PIP_CACHE_DIR": str(scratch / "pip"),
+        "UV_CACHE_DIR": str(scratch / "uv"),
         "PYTHONUNBUFFERED": "1",
     }
     try:

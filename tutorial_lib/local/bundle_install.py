@@ -66,10 +66,14 @@ def _notebook_env(bundle: Bundle, venv: Path) -> None:
     print(f"From the bundle: the notebook environment into {venv} (about a minute)")
     with bundle.unpacked("wheels/notebook/", cache.cache_dir()) as wheelhouse:
         _run([sys.executable, "-m", "venv", str(venv)])
-        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-index"]
-        pip += ["--find-links", str(wheelhouse)]
-        _run([*pip, "--upgrade", "pip"])
-        _run([*pip, "-e", f"{PROJECT}[{NOTEBOOK_EXTRAS}]"])
+        python = str(venv / "bin" / "python")
+        # The installers' caches inside the wheelhouse: they go with it (runtime._wheel_source).
+        offline = ["--quiet", "--no-index", "--find-links", str(wheelhouse)]
+        offline += ["--cache-dir", str(wheelhouse / ".cache")]
+        # pip brings uv, uv the rest, as `make setup` does.
+        _run([python, "-m", "pip", "install", *offline, "uv"])
+        uv = [str(venv / "bin" / "uv"), "pip", "install", "--python", python, "--compile-bytecode"]
+        _run([*uv, *offline, "-e", f"{PROJECT}[{NOTEBOOK_EXTRAS}]"])
     stamp.touch()
 
 

@@ -56,11 +56,11 @@ def _weights_last(path: Path) -> tuple[bool, str]:
 
 
 def _notebook_requirements() -> list[str]:
-    """The project's dependencies with its dev extras, its build backend, and pip."""
+    """The project's dependencies (uv among them) with its dev extras and its build backend."""
     project = tomllib.loads((PROJECT / "pyproject.toml").read_text())
     found = project["project"]["dependencies"]
     found += project["project"]["optional-dependencies"][NOTEBOOK_EXTRAS]
-    return [*found, *project["build-system"]["requires"], "pip"]
+    return [*found, *project["build-system"]["requires"]]
 
 
 def _download_runtime(folder: Path) -> str:

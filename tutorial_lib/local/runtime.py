@@ -18,6 +18,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from uv import find_uv_bin
+
 from tutorial_lib.errors import LocalClusterError
 from tutorial_lib.local import paths
 from tutorial_lib.tools import binaries, cache
@@ -106,16 +108,30 @@ def ensure_venv(wheelhouse: Path | None = None) -> Path:
 
 
 def _wheel_source(wheelhouse: Path | None) -> list[str]:
-    return [] if wheelhouse is None else ["--no-index", "--find-links", str(wheelhouse)]
+    """PyPI, or only the wheelhouse's files, with uv's cache inside it.
+
+    uv unpacks each wheel into its cache before it links it into the venv: from a
+    wheelhouse (a bundle's, unpacked into a temporary folder) that is gigabytes no later
+    install can use, so they go when the wheelhouse goes instead of staying in ~/.cache/uv
+    (CI's rehearsal of the bundle ran out of disk beside the suite's own caches).
+    """
+    if wheelhouse is None:
+        return []
+    return ["--no-index", "--find-links", str(wheelhouse), "--cache-dir", str(wheelhouse / ".uv")]
 
 
 def _pip(python: Path, args: list[str], desc: str) -> None:
-    """``pip install --no-deps``: the requirement files pin every package, no resolver runs."""
+    """``uv pip install --no-deps`` into ``python``'s venv: the files pin every package.
+
+    No resolver runs; uv unpacks the gigabytes of wheels in parallel (pip took minutes) and
+    compiles the bytecode once, as pip would: every vLLM start imports it.
+    """
+    command = [find_uv_bin(), "pip", "install", "--python", str(python), "--no-deps"]
     run_logged(
-        [str(python), "-m", "pip", "install", "--no-deps", "--quiet", *args],
+        [*command, "--compile-bytecode", "--quiet", *args],
         log=_log(),
         desc=desc,
-        hint=f"The pip log is {_log()}; remove {python.parent.parent} to start afresh.",
+        hint=f"The install log is {_log()}; remove {python.parent.parent} to start afresh.",
     )
 
 
