@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # The cluster tier's lanes: one local cluster per pytest-xdist worker (tests/lanes.py).
 LANES  ?= 2
 
-.PHONY: setup demo doctor test check test-pythons test-tools test-cluster test-browser lint lab cluster-up cluster-down cluster-status prepare bench \
+.PHONY: setup demo doctor test check test-pythons test-tools test-cluster test-lanes test-alone test-browser lint lab cluster-up cluster-down cluster-status prepare bench \
         browser screenshots bundle
 
 ## With VLLM_TUTORIAL_BUNDLE=PATH (a workshop bundle) setup needs no network: the venv, the
@@ -21,12 +21,14 @@ setup: $(STAMP)
 endif
 
 ## uv installs the venv's packages: the same wheels from the same index as pip, in seconds
-## instead of minutes (docs/decisions.md); pip brings uv itself.
+## instead of minutes (docs/decisions.md); pip brings uv itself. Compiled to bytecode once
+## here, as pip does: uv does not by default, and where PYTHONDONTWRITEBYTECODE is set (CI
+## images) every kernel and daemon would compile pandas and the kubernetes client again.
 $(STAMP): pyproject.toml
 	@python3 scripts/pythons.py --check "$(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check 'uv>=0.9'
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[dev]'
 	@touch $@
 
 ## The main job: local cluster up, the blog's deployment applied, a real answer from vLLM.
@@ -39,15 +41,17 @@ doctor: setup
 	$(PY) -m tutorial_lib.local doctor
 
 ## Every test, fastest tier first, each tier a target below and timed: lint and layer
-## contracts with the unit tier (check), the unit tier under the other Pythons, the cluster
-## binaries and runtime (prepare), tools and install (the policy engine, promtool, the
-## manifest linters, the lowest pinned versions, the offline bundle), the local cluster's
-## tests and all notebooks (each twice in a row in one kernel, by nbmake) in random order,
-## last the browser tier. Ends with a table of each tier's wall time and vLLM starts; the
-## budget (docs/decisions.md): 45 min from a fresh clone with empty caches, 25 min warm.
+## contracts with the unit tier (check), the cluster binaries and runtime (prepare), the
+## local cluster's tests and all notebooks (each twice in a row in one kernel, by nbmake) in
+## random order in lanes, and beside the lanes the unit tier under the other Pythons and
+## tools and install (the policy engine, promtool, the manifest linters, the lowest pinned
+## versions, the offline bundle); then notebook 09 alone. The browser tier (JupyterLab in
+## headless Chromium, as a reader) runs in the lanes, on each lane's cluster. Ends with a
+## table of each tier's wall time and vLLM starts; the budget (docs/decisions.md): 45 min
+## from a fresh clone with empty caches, 25 min warm.
 test:
 	@python3 scripts/pythons.py --check "$(PYTHON)"
-	$(PYTHON) scripts/suite.py --venv $(VENV)
+	$(PYTHON) scripts/suite.py
 
 ## The contributor's loop, under a minute: lint, layer contracts, the unit tier on one Python
 ## (no cluster, no Go toolchain).
@@ -70,9 +74,13 @@ test-tools: setup
 	$(PY) -m pytest tests/tools tests/install --durations=10
 
 ## Each lane runs its share of the tests on a local cluster of its own; then, with no lane
-## beside them, the tests that compare throughputs measured one after the other.
-test-cluster: setup
-	$(PY) -m pytest -n $(LANES) --dist worksteal -m "not alone" tests/cluster notebooks --durations=40
+## beside them, what compares throughputs measured one after the other (notebook 09).
+test-cluster: test-lanes test-alone
+
+test-lanes: setup browser
+	$(PY) -m pytest -n $(LANES) --dist worksteal -m "not alone" tests/cluster notebooks tests/browser --durations=40
+
+test-alone: setup
 	$(PY) -m pytest -m alone tests/cluster notebooks --durations=5
 
 test-browser: setup

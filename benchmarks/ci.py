@@ -8,7 +8,8 @@ Both clone HEAD into a scratch folder and run ``bash .ci/run`` there with ``CI=t
 and uv's caches point at empty folders, so every build and download of a first run happens. Prints
 the total, the suite's own table (each tier's wall time and vLLM starts, from
 ``scripts/suite.py``) and, for a cold run, the phases the progress bars report, as Markdown
-for docs/benchmarks.md. The full log stays in the scratch folder with ``--keep``.
+for docs/benchmarks.md, and how busy the cores were, over the run and by 5 minutes. The full
+log stays in the scratch folder with ``--keep``.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def main() -> None:
         }
     log = scratch / "ci.log"
     started = time.monotonic()
-    with log.open("w") as out:
+    with log.open("w") as out, report.BusyCores() as busy:
         proc = subprocess.run(
             ["bash", ".ci/run"], cwd=clone, env=env, stdout=out, stderr=subprocess.STDOUT
         )
@@ -68,6 +69,8 @@ def main() -> None:
     print(f"Commit {commit}: `.ci/run` exit {proc.returncode}, **{total / 60:.1f} min**.\n")
     suite = SUITE_TABLE.search(text)
     print(suite.group(0) if suite else "(the suite printed no table: see the log)")
+    windows = ", ".join(f"{share:.0%}" for share in busy.per(300))
+    print(f"\nThe cores were {busy.mean():.0%} busy; by 5 minutes: {windows}.")
     if args.cold:
         phases = {name.strip(): elapsed for name, elapsed in PHASE.findall(text)}
         print()

@@ -13,7 +13,7 @@ import pytest
 
 import tutorial_lib as tl
 from tests.helpers import FIXTURE_LABEL, FIXTURE_LABEL_KEY
-from tests.lanes import USES_THE_CLUSTER
+from tests.lanes import USES_THE_CLUSTER, lanes, share_out
 from tutorial_lib.local import cluster
 from tutorial_lib.workshop import rooms
 
@@ -26,20 +26,21 @@ READS_SERVING = {"serving", "gpu_node"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests that only read the running vLLM first, then the notebooks, then the rest.
+    """In each lane: the tests that only read the running vLLM, the notebooks, the rest.
 
     A vLLM start costs half a minute here; interleaved with the notebooks and the tests that
-    scale, delete or reconfigure the Deployment, nearly every reader paid one. The notebooks
-    are the longest items: started early, the lanes (tests/lanes.py) end close together. The
-    order inside each group stays pytest-randomly's (this sort is stable and runs after its
-    shuffle), so each group still runs in a different order each time.
+    scale, delete or reconfigure the Deployment, nearly every reader paid one. The notebooks,
+    and the browser tests that run them in JupyterLab, are the longest items: started early,
+    the lanes end close together (``lanes.share_out``). The order inside each group stays
+    pytest-randomly's (it shuffled before), so each group runs in a different order each time.
     """
-    items.sort(
-        key=lambda item: (
-            not READS_SERVING & set(getattr(item, "fixturenames", ())),
-            item.path.suffix != ".ipynb",
-        )
-    )
+
+    def group(item: pytest.Item) -> int:
+        if READS_SERVING & set(getattr(item, "fixturenames", ())):
+            return 0
+        return 1 if item.path.suffix == ".ipynb" or "browser" in item.path.parts else 2
+
+    items[:] = share_out(items, group, lanes())
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -17,6 +17,16 @@ T = TypeVar("T")
 
 #: The repository's root (pyproject.toml, manifests/, notebooks/).
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def notebooks_in(folder: Path) -> list[Path]:
+    """The notebooks in ``folder``, without the hidden doubled copies that nbmake's items write
+    beside them while they run (tests/nbmake_twice.py): the unit tier beside the lanes found one.
+    """
+    return sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+
+
+NOTEBOOKS = notebooks_in(ROOT / "notebooks")
 #: A server address where nothing listens: every request is refused at once.
 NOWHERE = "https://127.0.0.1:1"
 #: The label on nodes a test fixture creates, so that a later run can find what a killed one

@@ -8,7 +8,7 @@ by 1000 each, and stops it when the run ends: a lane's cluster is the run's own,
 running before. A run that does not use the cluster (the unit tier's workers) is left alone.
 
 Items marked ``alone`` compare throughputs measured one after the other (notebook 09's
-sweep against ``vllm bench serve``, and ``test_load``): beside another lane's vLLM start the
+sweep against ``vllm bench serve``): beside another lane's vLLM start the
 two see different machines (with three lanes the notebook's two figures differed by 39 %).
 ``make test-cluster`` runs them after the lanes, in a run of their own.
 
@@ -19,7 +19,9 @@ state folder: the notebooks' kernels inherit the worker's environment.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -31,12 +33,34 @@ PORT_STEP = 1000
 #: Notebooks that measure throughput twice and compare (the tests carry the marker themselves).
 NOTEBOOKS_ALONE = {"09_batching_and_load.ipynb"}
 _OWN_CLUSTER = pytest.StashKey[bool]()
+T = TypeVar("T")
 
 
 def lane(config: pytest.Config) -> int:
     """0 for the first (or only) worker, 1 for the second, ...: from xdist's ``gw<N>``."""
     worker = getattr(config, "workerinput", {}).get("workerid", "gw0")
     return int(worker.removeprefix("gw"))
+
+
+def lanes() -> int:
+    """How many lanes this run has: pytest-xdist's workers, 1 without it."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+
+
+def share_out(items: list[T], group: Callable[[T], int], lanes: int) -> list[T]:
+    """``items`` ordered so that each lane runs its share of every group, group by group.
+
+    pytest-xdist's ``worksteal`` hands each worker a contiguous slice of the collection at
+    first, and later moves only items still waiting, never the last two of a worker. Sorted
+    by group alone, the first worker's slice held all the notebooks and it ran them while
+    the other ran out of work (256 s apart, benchmarks/lane_timeline.py). Here each slice
+    holds every group, in order, and ends with short tests that can still move.
+    """
+    ordered = sorted(items, key=group)  # stable: the order within a group stays
+    groups: dict[int, list[T]] = {}
+    for item in ordered:
+        groups.setdefault(group(item), []).append(item)
+    return [item for lane in range(lanes) for key in groups for item in groups[key][lane::lanes]]
 
 
 def uses_the_cluster(paths_given: list[str]) -> bool:

@@ -1,6 +1,7 @@
 """Fixtures of the browser tier: JupyterLab started by ``make lab``, headless Chromium.
 
-Both are started once per session and stopped at its end, leaving no process behind.
+JupyterLab is started once per session, Chromium once per run of the module's tests (they
+share a lane with other tests); both are stopped after, leaving no process behind.
 Chromium is the system's (``make browser`` installs Debian's ``chromium``); Playwright
 only drives it and never downloads a browser of its own. Screenshots go to
 ``build/browser/`` (``VLLM_TUTORIAL_ARTIFACTS``); with ``VLLM_TUTORIAL_SCREENSHOTS=<dir>``
@@ -70,9 +71,14 @@ def lab(executable, tmp_path_factory) -> Iterator[Lab]:
     assert not left, f"processes left behind by JupyterLab: {left}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(executable, tmp_path_factory) -> Iterator[BrowserContext]:
-    """Headless Chromium with a fresh profile; every request off this machine is refused."""
+    """Headless Chromium with a fresh profile; every request off this machine is refused.
+
+    For the module's tests only: Playwright's sync API keeps an asyncio loop running in this
+    thread while it is open, and in a lane the next item may be another test's
+    (``asyncio.run`` in ``test_wait_ready_works_inside_a_running_event_loop`` then failed).
+    """
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(

@@ -454,12 +454,26 @@ def test_a_service_whose_pods_are_not_ready_says_where_they_are(connection, name
 
 
 def test_a_wait_that_runs_out_of_time_says_where_the_pod_is(connection, namespace, tmp_path):
-    """Not just "did not fail within 5 s": the reader learns what the pod is doing instead."""
+    """Not just "waited 5 s in vain": the reader learns what the pod is doing instead."""
     stuck = deployment("idle", namespace, image=SIMULATED_IMAGE, nodeSelector={"workload": "none"})
     tl.apply(connection, write(tmp_path, stuck))
-    with pytest.raises(tl.ClusterError, match="did not fail as expected within 5 s") as waited:
+    with pytest.raises(tl.ClusterError, match="waited 5 s for its pod to crash, in vain") as waited:
         tl.wait_crashing(connection, "idle", namespace, timeout=5)
     assert "Pending, not scheduled" in str(waited.value), waited.value
+
+
+def test_wait_scheduled_names_the_node_or_says_at_once_why_none_will_come(
+    connection, namespace, tmp_path
+):
+    placed = deployment("placed", namespace, image=SIMULATED_IMAGE)
+    tl.apply(connection, write(tmp_path, placed))
+    assert tl.wait_scheduled(connection, "placed", namespace, timeout=60).node == "cpu-node-1"
+    selector = {"workload": "nowhere"}
+    nowhere = deployment("nowhere", namespace, image=SIMULATED_IMAGE, nodeSelector=selector)
+    tl.apply(connection, write(tmp_path, nowhere))
+    with pytest.raises(tl.ClusterError, match="stays Pending") as refused:
+        tl.wait_scheduled(connection, "nowhere", namespace, timeout=240)
+    assert "nodeSelector workload=nowhere does not match" in str(refused.value), refused.value
 
 
 def test_a_custom_object_is_read_and_patched_like_a_built_in_one(connection, namespace, tmp_path):

@@ -18,6 +18,7 @@ import yaml
 
 import tutorial_lib as tl
 from tests.helpers import ROOT, eventually
+from tutorial_lib.api.connect import LOCAL_OWNER_ENV
 from tutorial_lib.kube import objects
 from tutorial_lib.local.runtime import MODEL_ID
 from tutorial_lib.tools import binaries
@@ -125,6 +126,8 @@ def test_an_attendee_is_refused_another_rooms_objects_by_the_api_server(workshop
     room = attendee(workshop, "attendee-01", monkeypatch)
     assert room.namespace == "attendee-01"
     assert room.local and room.prometheus_url  # the local cluster, through their own kubeconfig
+    # The room is this account's (another one is refused: tests/unit/test_kube_connect.py).
+    assert settings(workshop, "attendee-01")[LOCAL_OWNER_ENV] == str(os.getuid())
     with pytest.raises(tl.ClusterError) as refused:
         tl.get(room, "deploy/vllm", namespace="attendee-02")
     assert refused.value.status == 403 and "attendee-02" in refused.value.message

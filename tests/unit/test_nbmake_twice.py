@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, notebooks_in
 
 pytest_plugins = ["pytester"]
 
@@ -36,3 +36,9 @@ def test_each_notebook_runs_twice_in_one_kernel_and_a_failure_names_its_run(pyte
         "--nbmake", "-p", "tests.nbmake_twice", "--nbmake-once", "once_only.ipynb"
     )
     once.assert_outcomes(passed=1)  # what fails only when run again passes when run once
+
+
+def test_the_unit_tier_reads_the_notebooks_and_not_a_running_lanes_doubled_copy(tmp_path):
+    for name in ("07_cleanup_and_costs.ipynb", ".07_cleanup_and_costs-twice-_9ch056g.ipynb"):
+        (tmp_path / name).write_text("{}")
+    assert [p.name for p in notebooks_in(tmp_path)] == ["07_cleanup_and_costs.ipynb"]

@@ -1,4 +1,8 @@
-"""scripts/suite.py, ``make test``: each tier timed, a failure stops the rest, the table stays."""
+"""scripts/suite.py, ``make test``: each tier timed, a failure stops the rest, the table stays.
+
+Each test runs the script on a Makefile of its own whose targets stand in for the tiers (and
+for ``cluster-up``/``cluster-down``: no cluster is touched).
+"""
 
 from __future__ import annotations
 
@@ -7,27 +11,97 @@ import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).parents[2] / "scripts" / "suite.py"
+PYTEST = f"{sys.executable} -m pytest -p no:randomly -p no:cacheprovider"
+#: The cluster's targets, as the suite drives them: nothing was running, up and down logged.
+CLUSTER = (
+    "cluster-status:\n\t@exit 1\n"
+    "cluster-up:\n\t@echo up >> cluster.log\n"
+    "cluster-down:\n\t@echo down >> cluster.log\n"
+)
+
+
+def suite(folder: Path, makefile: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """Run the suite in ``folder``; its output and the table's rows by make target."""
+    (folder / "test_fine.py").write_text("def test_fine():\n    pass\n")
+    (folder / "test_broken.py").write_text("def test_broken():\n    assert False\n")
+    (folder / "Makefile").write_text(makefile + CLUSTER)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT)], cwd=folder, capture_output=True, text=True, check=False
+    )
+    rows = {line.split(" | ")[1]: line for line in done.stdout.splitlines() if " | " in line}
+    return done, rows
 
 
 def test_a_failing_tier_stops_the_suite_and_the_table_says_what_ran(tmp_path):
-    (tmp_path / "test_fine.py").write_text("def test_fine():\n    pass\n")
-    (tmp_path / "test_broken.py").write_text("def test_broken():\n    assert False\n")
-    pytest = f"{sys.executable} -m pytest -p no:randomly -p no:cacheprovider"
-    (tmp_path / "Makefile").write_text(
+    done, rows = suite(
+        tmp_path,
         "setup:\n\t@true\n"
-        f"check:\n\t{pytest} test_fine.py\n"
-        f"test-pythons:\n\t{pytest} test_fine.py test_broken.py\n"
-        "prepare:\n\ttouch prepared\n"
-    )
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT)], cwd=tmp_path, capture_output=True, text=True, check=False
+        f"check:\n\t{PYTEST} test_fine.py test_broken.py\n"
+        "prepare:\n\ttouch prepared\n",
     )
     assert done.returncode == 1, done.stdout + done.stderr
-    rows = {line.split(" | ")[1]: line for line in done.stdout.splitlines() if " | " in line}
     assert "| done |" in rows["setup"]
-    assert "| 1 passed |" in rows["check"]
-    assert "FAILED (exit 2): 1 failed, 1 passed" in rows["test-pythons"], rows
-    assert "| not run |" in rows["prepare"] and "| not run |" in rows["test-browser"]
+    assert "FAILED (exit 2): 1 failed, 1 passed" in rows["check"], rows
+    assert "| not run |" in rows["prepare"] and "| not run |" in rows["test-pythons"]
     assert not (tmp_path / "prepared").exists(), "nothing runs after a failed tier"
+    assert not (tmp_path / "cluster.log").exists(), "no cluster for a suite that stopped"
     assert "Budget: at most 45 min" in done.stdout
-    assert "=== unit tests under the other Pythons (make test-pythons)" in done.stdout
+    assert "=== lint, layer contracts, unit tests (make check)" in done.stdout
+
+
+def _row(rows: dict[str, str], target: str) -> list[str]:
+    """A row's cells: name, target, result, wall time, vLLM starts."""
+    return [cell.strip() for cell in rows[target].strip("|").split("|")]
+
+
+def _seconds(wall: str) -> int:
+    minutes, seconds = wall.split(":")
+    return int(minutes) * 60 + int(seconds)
+
+
+LANES_AND_TOOLS = (
+    "setup check prepare browser:\n\t@true\n"
+    "test-lanes:\n"
+    "\t@echo start >> $$VLLM_TUTORIAL_STARTS_LOG\n"
+    "\t@for i in $$(seq 600); do [ -f tools-started ] && break; sleep 0.1; done\n"
+    "\t@[ -f tools-started ] && sleep 3\n"  # the tools tier has long ended by then
+    "test-tools:\n"
+    f"\t{PYTEST} test_fine.py\n"
+    "\t@echo a >> $$VLLM_TUTORIAL_STARTS_LOG; echo b >> $$VLLM_TUTORIAL_STARTS_LOG\n"
+    "\t@touch tools-started\n"  # its last step: the lanes end 3 s after it, however loaded
+)
+
+
+def test_tiers_beside_the_lanes_run_at_the_same_time_each_timed_to_its_own_end(tmp_path):
+    """The lanes wait for a file the tools tier writes: run one after the other, they fail."""
+    done, rows = suite(
+        tmp_path,
+        LANES_AND_TOOLS
+        + f"test-pythons:\n\t{PYTEST} test_fine.py\n"
+        + "test-alone:\n\t@echo start >> $$VLLM_TUTORIAL_STARTS_LOG\n",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lanes, tools, alone = (_row(rows, t) for t in ("test-lanes", "test-tools", "test-alone"))
+    assert lanes[2] == "done" and tools[2] == "1 passed", rows
+    assert _seconds(tools[3]) < _seconds(lanes[3]), "the tools tier's own end, not the lanes'"
+    # The lanes' and alone's starts land in the suite's file (a test may restart its cluster),
+    # the tools tier's in its own: each counted once, for the tier that caused it.
+    assert (lanes[4], tools[4], alone[4]) == ("1", "2", "1"), rows
+    total = next(line for line in done.stdout.splitlines() if line.startswith("| **total**"))
+    assert total.endswith("| **4** |"), total
+    assert (tmp_path / "cluster.log").read_text().split() == ["down", "up", "down"]
+    beside = done.stdout.index("=== tools and install (make test-tools), beside the tier above")
+    assert done.stdout.index("1 passed", beside) > beside, "its output comes after its header"
+
+
+def test_a_failing_tier_beside_the_lanes_stops_the_suite_after_them(tmp_path):
+    done, rows = suite(
+        tmp_path,
+        LANES_AND_TOOLS
+        + f"test-pythons:\n\t{PYTEST} test_fine.py test_broken.py\n"
+        + "test-alone:\n\ttouch alone-ran\n",
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert _row(rows, "test-lanes")[2] == "done", rows
+    assert "FAILED (exit 2): 1 failed, 1 passed" in rows["test-pythons"], rows
+    assert "| not run |" in rows["test-alone"] and not (tmp_path / "alone-ran").exists()
