@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 
 import nbformat
@@ -116,3 +117,42 @@ def test_objectives_at_the_top_and_a_recap_with_the_blogs_section_at_the_end(pat
     assert "**What you will" in top and "**Time:**" in top and "Blog" in top
     recap = next(c.source for c in cells if c.source.startswith("## What you learned"))
     assert "blog" in recap.lower(), "the recap leads back to the blog's section"
+
+
+#: The series' posts, published as Markdown in the author's repository.
+POSTS = "https://github.com/hanasobi/self-hosted-llms-tutorial/blob/main/docs/posts/"
+POST_LINK = re.compile(
+    r"\[\*?(?P<title>[^\]*]+)\*?\]\("
+    + re.escape(POSTS)
+    + r"(?P<post>[\w.-]+\.md)#(?P<anchor>[^)]+)\)"
+)
+
+
+def github_anchor(heading: str) -> str:
+    """The id GitHub gives a Markdown heading: lower case, punctuation gone, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize(
+    ("heading", "anchor"),
+    [  # from the post's own table of contents
+        (
+            "Monitoring: Observability für Production-LLM-Serving",
+            "monitoring-observability-für-production-llm-serving",
+        ),
+        ("Smoke Test: Funktioniert alles?", "smoke-test-funktioniert-alles"),
+        ("Service: Stabiler Zugriff auf vLLM", "service-stabiler-zugriff-auf-vllm"),
+    ],
+)
+def test_anchors_are_made_as_github_makes_them(heading, anchor):
+    assert github_anchor(heading) == anchor
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_links_its_section_of_the_post_and_each_anchor_names_its_heading(path):
+    cells = nbformat.read(path, as_version=4).cells
+    linked = [m["post"] for m in POST_LINK.finditer(cells[0].source)]
+    assert "02-vllm-kubernetes-basics.md" in linked, "the top names the post's section as a link"
+    for cell in cells:
+        for link in POST_LINK.finditer(cell.source if cell.cell_type == "markdown" else ""):
+            assert link["anchor"] == github_anchor(link["title"]), link.group(0)
