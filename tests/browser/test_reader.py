@@ -148,8 +148,10 @@ def test_notebook_03_shows_progress_while_waiting_and_fills_in_the_startup_figur
     # vLLM's log streamed above it, the lines that carry a figure marked with a star.
     expect(live.locator(".jp-OutputArea")).to_contain_text("* ")
     screenshot(table, "startup-figures-live")
-    compared = notebook.outputs("side_by_side = pd.DataFrame").filter(has=page.locator("table"))
+    compared = notebook.outputs("tl.startup.side_by_side(").filter(has=page.locator("table"))
     expect(compared).to_contain_text("this cluster")
+    expect(compared).to_contain_text("not on CPU")  # what the CPU log lacks, not a NaN
+    expect(compared).not_to_contain_text("NaN")
     screenshot(compared, "startup-figures", readme=True)
 
 

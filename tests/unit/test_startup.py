@@ -15,6 +15,7 @@ from tutorial_lib.domain.startup import (
     StartupFigures,
     StartupLogParser,
     parse_startup_log,
+    side_by_side,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -214,3 +215,14 @@ def test_the_one_line_block_counts_with_or_without_the_hash(line):
         "gpu_blocks": 2310,
         "cpu_blocks": 512,
     }
+
+
+def test_side_by_side_keeps_token_counts_whole_and_says_what_a_log_does_not_state():
+    table = side_by_side(
+        {"blog": parse_blog(), "local": parse("cpu_v0.32_local.log")}, missing="not on CPU"
+    )
+    assert table.loc["kv_cache_tokens", "blog"] == 123472  # the post's, an int, not 123472.00
+    assert isinstance(table.loc["kv_cache_tokens", "local"], int)
+    assert table.loc["cuda_graph_gib", "local"] == "not on CPU"
+    assert not table.isna().any().any(), "no NaN for a reader to puzzle over"
+    assert table.loc["kv_cache_gib", "unit"] == "GiB"

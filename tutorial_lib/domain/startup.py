@@ -339,6 +339,24 @@ def blog_l4_figures() -> StartupFigures:
     return parse_startup_log(BLOG_L4_LOG.read_text())
 
 
+def side_by_side(
+    columns: dict[str, StartupFigures], missing: str = "not in its log"
+) -> pd.DataFrame:
+    """The figures of several startups in one table for people, each with its unit.
+
+    Token counts stay integers beside GiB figures, and a figure one log does not state says
+    so (``missing``, e.g. "not on CPU") instead of a NaN.
+    """
+    found = {title: figures.found() for title, figures in columns.items()}
+    names = [name for name in StartupFigures.names() if any(name in f for f in found.values())]
+    table = {
+        title: [figures.get(name, missing) for name in names] for title, figures in found.items()
+    }
+    frame = pd.DataFrame(table, index=pd.Index(names, name="figure"), dtype=object)
+    frame.insert(0, "unit", [UNITS[name] for name in names])
+    return frame
+
+
 def parse_startup_log(text: str | Iterable[str]) -> StartupFigures:
     """Parse a whole log (a string or lines); never raises on garbage or truncated input."""
     lines = text.splitlines() if isinstance(text, str) else text
