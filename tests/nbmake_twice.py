@@ -8,11 +8,14 @@ bottom and that it runs again; a failure says which pass broke.
 
 Loaded for every pytest run (``-p tests.nbmake_twice`` in pyproject.toml); it changes only
 what ``--nbmake`` collects, and ``--nbmake-once`` leaves nbmake as it is (the workshop
-test's attendees run their notebooks once, as a room's first hour does).
+test's attendees run their notebooks once, as a room's first hour does). Every exercise's
+``%%solution`` runs under it (the kernels inherit ``VLLM_TUTORIAL_SOLUTIONS=run``), so each
+is proven to work; a reader's Run All leaves them hidden (the browser tier checks that).
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Generator
 from pathlib import Path
@@ -23,6 +26,8 @@ import pytest
 from nbmake.nb_result import NotebookError, NotebookResult
 from nbmake.nb_run import NotebookRun
 from nbmake.pytest_items import NotebookFailedException, NotebookFile, NotebookItem
+
+from tutorial_lib.api import solutions
 
 SECOND_PASS = "In the second run in the same kernel (a reader running the notebook again):\n"
 
@@ -74,6 +79,10 @@ class TwiceNotebookItem(NotebookItem):
 class TwiceNotebookFile(NotebookFile):
     def collect(self) -> Generator[Any, Any, Any]:
         yield TwiceNotebookItem.from_parent(self, filename=str(self.path))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ[solutions.SOLUTIONS_ENV] = "run"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

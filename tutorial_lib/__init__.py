@@ -14,6 +14,7 @@ inside the library. The layers, bottom to top: ``domain`` and ``serving`` (no cl
 """
 
 import ast
+import sys
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,20 @@ def _exports() -> tuple[list[str], dict[str, tuple[str, str]]]:
 
 
 __all__, _ORIGINS = _exports()
+
+
+def _in_a_kernel() -> None:
+    """``%%solution`` in a notebook's kernel, known once the first cell imports ``tl``.
+
+    Only where IPython runs already: the daemons and command-line tools never import it.
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None:
+        import_module("tutorial_lib.api.solutions").register(shell)
+
+
+_in_a_kernel()
 
 
 def __getattr__(name: str) -> Any:

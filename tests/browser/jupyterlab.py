@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nbformat
 import psutil
 from playwright.sync_api import Locator, Page
 
 from tests.helpers import ROOT
+from tutorial_lib.api import solutions
 
 #: What JupyterLab's status bar says about the project's kernel once it is ready.
 KERNEL_IDLE = "Python 3 (ipykernel) | Idle"
@@ -120,6 +122,7 @@ def start_lab(home: Path, folder: Path, timeout: float = 180) -> Lab:
     log = home / "lab.log"
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(home / "runtime")}
     env.pop("MAKEFLAGS", None)  # not a sub-make of the test run's make
+    env.pop(solutions.SOLUTIONS_ENV, None)  # a reader's Run All: the solutions stay hidden
     command = [
         "make",
         "--no-print-directory",
@@ -261,12 +264,17 @@ class Notebook:
         return found
 
     def assert_ran_cleanly(self) -> None:
+        """Every cell ran, nothing went wrong, and no exercise's solution gave itself away."""
         prompts = self.prompts()
         unrun = [i for i, p in enumerate(prompts) if not any(c.isdigit() for c in p)]
         problems = self.problems()
         assert not problems, f"{self.name}: error output in the browser:\n" + "\n".join(problems)
         assert not unrun, f"{self.name}: cells {unrun} did not run (prompts {prompts})"
         assert not self.script_errors, f"{self.name}: JavaScript errors {self.script_errors}"
+        cells = nbformat.read(self.lab.root / self.name, as_version=4).cells
+        hidden = sum("solution" in cell.metadata.get("tags", []) for cell in cells)
+        saying_so = self.code_cells.filter(has_text=solutions.HIDDEN[:40]).count()
+        assert saying_so == hidden, f"{self.name}: {hidden} solutions, {saying_so} say hidden"
 
 
 def dataframe(table: Locator) -> dict[str, str]:

@@ -94,6 +94,7 @@ def test_an_exercise_with_a_hidden_solution_the_checks_do_not_need(path):
         solution = cells[index + 1]
         assert solution.cell_type == "code" and "solution" in solution.metadata.get("tags", [])
         assert solution.metadata.get("jupyter", {}).get("source_hidden"), "shown, not hidden"
+        assert solution.source.startswith("%%solution\n"), "Run All would run it: %%solution"
         needed = _assigned(solution.source) & _assigned_elsewhere(cells, index + 1)
         assert not needed, f"the solution rebinds names other cells bind: {needed}"
         checks = cells[-1].source
