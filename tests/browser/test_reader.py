@@ -58,6 +58,17 @@ def test_make_lab_opens_the_notebooks_folder_with_the_project_kernel(lab, page):
 
 
 @pytest.mark.timeout(300)
+def test_notebook_00_draws_what_the_tutorial_builds_as_a_diagram(lab, page, screenshot):
+    """The architecture is a Mermaid block: JupyterLab draws it, as GitHub does; no cell runs."""
+    notebook = Notebook(page, lab, "00_setup.ipynb").open()
+    diagram = notebook.panel.locator(".jp-RenderedMermaid svg").first
+    expect(diagram).to_be_visible(timeout=60_000)
+    for part in ("vllm-service", "Prometheus", "ServiceMonitor", "Karpenter"):
+        expect(diagram).to_contain_text(part)
+    screenshot(diagram, "architecture")
+
+
+@pytest.mark.timeout(300)
 def test_the_sizing_calculator_responds_to_its_slider_in_notebook_01(lab, page, screenshot):
     notebook = Notebook(page, lab, "01_design_decisions.ipynb").open()
     notebook.run_all(timeout=240)
