@@ -94,7 +94,7 @@ def test_a_clean_checkov_report_has_no_findings_and_an_empty_one_is_refused():
 def test_another_checkov_version_is_refused_with_the_pin():
     with pytest.raises(ToolError, match="other versions have other checks") as caught:
         lint.parse_checkov(checkov_report([], version="2.0.0"))
-    assert "make prepare" in caught.value.hint
+    assert "the next lint installs checkov" in caught.value.hint
 
 
 def test_checkovs_requirements_pin_every_package_and_the_version_the_library_expects():

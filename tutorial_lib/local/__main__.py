@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("status", help="list every component and its health")
     commands.add_parser("kubeconfig", help="print the path of the cluster's kubeconfig")
     commands.add_parser(
-        "prepare", help="obtain binaries, tools, the vLLM runtime and the model; start nothing"
+        "prepare", help="obtain the binaries, the vLLM runtime and the model; start nothing"
     )
     check = commands.add_parser(
         "doctor", help="check that this machine can run the tutorial; each problem with its fix"
@@ -80,20 +80,20 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _prepare() -> None:
-    """The binaries and the runtime side by side.
+    """What a reader's first run needs: the binaries, two at a time, and the runtime beside.
 
     On a first run Go's builds keep the cores busy while the runtime's installs mostly wait
-    for downloads and the disk (docs/benchmarks.md has the cold run).
+    for downloads and the disk (docs/benchmarks.md has the cold run). The test tiers' own
+    linters (kube-score, checkov) come when their tests first ask for them.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     from tutorial_lib.local import binaries, runtime
     from tutorial_lib.tools import binaries as tool_binaries
 
-    everything = [*binaries.CLUSTER, *tool_binaries.TOOLS]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="runtime") as beside:
         installing = beside.submit(runtime.ensure_runtime)
-        for name, path in tool_binaries.ensure(everything).items():
+        for name, path in tool_binaries.ensure(binaries.FIRST_RUN, at_once=2).items():
             print(f"{name:<24} {path}")
         env = installing.result()
     print(f"{'vLLM ' + runtime.smoke(env):<24} {env.venv}")

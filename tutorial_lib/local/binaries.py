@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,8 +26,17 @@ def _kubernetes_module_dir() -> Path:
 
     ``k8s.io/kubernetes`` cannot be ``go install``-ed: its go.mod requires the staging
     modules at ``v0.0.0`` and replaces them with local folders. The wrapper requires the
-    release and replaces each of those with its published ``v0.<minor>.<patch>``.
+    release and replaces each of those with its published ``v0.<minor>.<patch>``. Made once
+    for the three commands built from it, which ``prepare`` may build at the same time.
     """
+    with _KUBERNETES_MODULE:
+        return _make_kubernetes_module_dir()
+
+
+_KUBERNETES_MODULE = threading.Lock()
+
+
+def _make_kubernetes_module_dir() -> Path:
     module = binaries.build_dir(f"kubernetes-{versions.KUBERNETES}")
     if (module / "go.sum").exists():
         return module

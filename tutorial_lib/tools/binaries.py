@@ -20,6 +20,7 @@ import shlex
 import shutil
 import sys
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -267,15 +268,19 @@ def _downloaded(binary: Binary, dest: Path) -> bool:
         return False
 
 
-def ensure(binaries: Iterable[Binary]) -> dict[str, Path]:
-    """The path of each binary, obtaining the missing ones first."""
+def ensure(binaries: Iterable[Binary], *, at_once: int = 1) -> dict[str, Path]:
+    """The path of each binary, obtaining the missing ones first, ``at_once`` at a time.
+
+    Two Go builds beside each other keep both cores busy where one alone leaves one idle
+    (while it resolves modules, and in the linker, which runs on one core).
+    """
     cache.bin_dir().mkdir(parents=True, exist_ok=True)
-    found = {}
-    for binary in binaries:
-        if not binary.path.exists():
-            _obtain(binary)
-        found[binary.name] = binary.path
-    return found
+    wanted = list(binaries)
+    missing = [binary for binary in wanted if not binary.path.exists()]
+    with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="obtain") as pool:
+        for _ in pool.map(_obtain, missing):  # the first failure is raised
+            pass
+    return {binary.name: binary.path for binary in wanted}
 
 
 def prometheus_binary(name: str) -> Binary:

@@ -221,8 +221,8 @@ def parse_checkov(output: str) -> list[Finding]:
         raise ToolError(
             f"checkov {version} ran, but the accepted findings are checked against "
             f"checkov {versions.CHECKOV}: other versions have other checks.",
-            f"Delete {binaries.CHECKOV.path} and run make prepare: it installs "
-            f"checkov {versions.CHECKOV} again.",
+            f"Delete {binaries.CHECKOV.path}: the next lint installs checkov "
+            f"{versions.CHECKOV} again.",
         )
     if summary.get("parsing_errors") or not summary.get("resource_count"):
         raise ToolError(
