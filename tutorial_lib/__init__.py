@@ -14,7 +14,6 @@ inside the library. The layers, bottom to top: ``domain`` and ``serving`` (no cl
 """
 
 import ast
-import sys
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -43,12 +42,8 @@ __all__, _ORIGINS = _exports()
 
 
 def _in_a_kernel() -> None:
-    """``%%solution`` in a notebook's kernel, known once the first cell imports ``tl``.
-
-    Only where IPython runs already: the daemons and command-line tools never import it.
-    """
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
+    """``%%solution`` in a notebook's kernel, known once the first cell imports ``tl``."""
+    shell = import_module("tutorial_lib.api.kernel").shell()
     if shell is not None:
         import_module("tutorial_lib.api.solutions").register(shell)
 

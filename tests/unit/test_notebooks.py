@@ -9,6 +9,7 @@ import tokenize
 
 import nbformat
 import pytest
+from IPython.core.inputtransformer2 import TransformerManager
 
 from tests.helpers import NOTEBOOKS
 
@@ -60,16 +61,24 @@ def test_cells_use_tl_only_never_a_client_object(path):
         assert not found, f"cell {index} reaches past tl.*: {found}"
 
 
+def _python(source: str) -> str:
+    """The cell as the kernel runs it: ``!kubectl …`` and magics become Python calls.
+
+    A ``%%solution`` cell's body is what runs once the reader asks: read that.
+    """
+    return TransformerManager().transform_cell(source.removeprefix("%%solution\n"))
+
+
 def _code_only(source: str) -> str:
     """The cell without its strings and comments: a path like "spec.template" is data."""
-    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    tokens = tokenize.generate_tokens(io.StringIO(_python(source)).readline)
     kept = (t.string for t in tokens if t.type not in (tokenize.STRING, tokenize.COMMENT))
     return " ".join(kept).replace(" . ", ".")
 
 
 def _assigned(source: str) -> set[str]:
     """Names a cell binds for later cells (not a comprehension's own variables)."""
-    tree = ast.parse("\n".join(line for line in source.splitlines() if not line.startswith("%")))
+    tree = ast.parse(_python(source))
     local = {
         id(node)
         for loop in ast.walk(tree)

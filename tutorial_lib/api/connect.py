@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from tutorial_lib import names
+from tutorial_lib.api import kernel, shell
 from tutorial_lib.errors import ClusterError
 from tutorial_lib.kube.connection import Connection, from_kubeconfig
 from tutorial_lib.local import cluster as local_cluster
@@ -43,6 +44,13 @@ def connect(
     if local is None:
         local = context is None and choice == "local"
         context = context or (None if local else choice)
+    connection = _connect(context, local, namespace)
+    if kernel.shell() is not None:  # a notebook: its !kubectl cells reach this cluster too
+        shell.kubectl_in_cells(connection)
+    return connection
+
+
+def _connect(context: str | None, local: bool, namespace: str) -> Connection:
     if local:
         current = local_cluster.status()
         if not current.healthy:
