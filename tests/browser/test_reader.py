@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+import urllib.parse
 
 import pytest
 from playwright.sync_api import Locator, expect
@@ -61,10 +62,13 @@ def test_make_lab_opens_the_notebooks_folder_with_the_project_kernel(lab, page):
 def test_notebook_00_draws_what_the_tutorial_builds_as_a_diagram(lab, page, screenshot):
     """The architecture is a Mermaid block: JupyterLab draws it, as GitHub does; no cell runs."""
     notebook = Notebook(page, lab, "00_setup.ipynb").open()
-    diagram = notebook.panel.locator(".jp-RenderedMermaid svg").first
+    diagram = notebook.panel.locator(".jp-RenderedMermaid img").first  # an SVG, as data: URL
     expect(diagram).to_be_visible(timeout=60_000)
+    assert diagram.evaluate("image => image.complete && image.naturalWidth > 0"), "not drawn"
+    svg = urllib.parse.unquote(diagram.get_attribute("src") or "")
+    assert svg.startswith("data:image/svg+xml"), svg[:80]
     for part in ("vllm-service", "Prometheus", "ServiceMonitor", "Karpenter"):
-        expect(diagram).to_contain_text(part)
+        assert part in svg, f"{part} is not in the drawn diagram"
     screenshot(diagram, "architecture")
 
 
