@@ -503,6 +503,11 @@ def test_wait_crashing_returns_the_crashing_pod_and_refuses_a_healthy_one(
     tl.apply(connection, write(tmp_path, crasher, healthy))
     crashing = tl.wait_crashing(connection, "crasher2", namespace, timeout=240)
     assert f"| {NO_SUCH_MODEL}" in tl.explain(connection, crashing)
+    # What notebook 08 runs, and the blog: the crashed container's log, during the back-off.
+    previous = connection.run_kubectl(
+        "logs", "-n", namespace, crashing.name, "--previous", "--tail=4"
+    )
+    assert previous.returncode == 0 and NO_SUCH_MODEL in previous.stdout, previous.stderr
     with pytest.raises(tl.ClusterError, match="became Ready; the lesson expected it to crash"):
         tl.wait_crashing(connection, "healthy", namespace, timeout=60)
 

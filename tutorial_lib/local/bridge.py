@@ -470,6 +470,10 @@ class PodRunner:
             f"[bridge] container exited with code {exit_code}; restarting with "
             "back-off (CrashLoopBackOff)."
         )
+        # `kubectl logs --previous` reads the last terminated container, as the kubelet's does
+        # once lastState.terminated is set: during the back-off already, not from the restart.
+        container.previous_log_file = container.log_file
+        self._publish_logs()
 
     def _terminate(self) -> None:
         """SIGTERM to the whole process group, the grace period, then SIGKILL."""
