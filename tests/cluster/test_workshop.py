@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import tutorial_lib as tl
 from tests.helpers import ROOT, eventually
 from tutorial_lib.api.connect import LOCAL_OWNER_ENV
 from tutorial_lib.kube import objects
+from tutorial_lib.local import cluster
 from tutorial_lib.local.runtime import MODEL_ID
 from tutorial_lib.tools import binaries
 from tutorial_lib.workshop import access, rooms
@@ -61,17 +64,6 @@ def workshop(folder) -> Path:
     rooms.create(instructor, ATTENDEES)
     for name in ATTENDEES:
         access.write(instructor, name, folder, hours=1)
-        # A new namespace refuses pods until the controller-manager has made its default
-        # ServiceAccount (a Deployment retries; a test's bare pod would fail at once).
-        eventually(
-            lambda name=name: (
-                instructor.core.list_namespaced_service_account(
-                    name, field_selector="metadata.name=default"
-                ).items
-            ),
-            timeout=30,
-            what=f"the default ServiceAccount in {name}",
-        )
     return folder
 
 
@@ -312,6 +304,38 @@ def test_an_attendee_cannot_open_a_service_to_the_outside(workshop, monkeypatch,
     proc = me.run_kubectl("create", "-n", me.namespace, "-f", "-", input=yaml.safe_dump(service))
     assert proc.returncode != 0 and "exceeded quota" in proc.stderr, proc.stderr
     assert f"services.{kind.lower()}s=0" in proc.stderr, proc.stderr
+
+
+def test_a_room_is_in_force_when_create_returns(folder):
+    """Until the controller-manager counts a quota, the API server admits what it would refuse.
+
+    A room handed out before its quota counted let an attendee create a LoadBalancer (CI of
+    b08bc05). The controller-manager is paused for a moment, as a busy one is slow: ``create``
+    must wait for it, and what it returns is read at once.
+    """
+    instructor = tl.connect(local=True)
+    name = "attendee-78"
+    manager = next(c.pid for c in cluster.components() if c.name == "kube-controller-manager")
+    assert manager is not None
+    os.kill(manager, signal.SIGSTOP)
+    resume = threading.Timer(3.0, os.kill, (manager, signal.SIGCONT))
+    resume.start()
+    try:
+        rooms.create(instructor, [name])
+        quota = instructor.core.read_namespaced_resource_quota("attendee", name)
+        assert quota.status and quota.status.hard == quota.spec.hard, quota.status
+        accounts = instructor.core.list_namespaced_service_account(name).items
+        assert "default" in {account.metadata.name for account in accounts}
+    finally:
+        resume.cancel()
+        os.kill(manager, signal.SIGCONT)
+        instructor.run_kubectl(
+            "delete",
+            f"namespace/{name}",
+            f"node/{name}-gpu",
+            f"clusterrolebinding/vllm-tutorial-workshop-{name}",
+            "--ignore-not-found",
+        )
 
 
 def test_create_refuses_a_namespace_it_did_not_make_and_delete_leaves_others_alone(folder):

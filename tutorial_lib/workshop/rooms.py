@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pandas as pd
 
@@ -19,6 +20,8 @@ PART_OF_KEY, PART_OF = "app.kubernetes.io/part-of", "vllm-tutorial-workshop"
 #: Pod Security Admission on every room: no privileged, hostPath or hostNetwork pod on the
 #: shared nodes. The tutorial's Deployment meets ``restricted`` (docs/blog-corrections.md #12).
 POD_SECURITY = {"pod-security.kubernetes.io/enforce": "restricted"}
+#: How long the controller-manager may take to put a new room in force (seconds).
+IN_FORCE_TIMEOUT = 60.0
 
 
 def attendee_names(attendees: int, prefix: str = "attendee") -> list[str]:
@@ -72,7 +75,45 @@ def create(cluster: Connection, attendees: list[str]) -> pd.DataFrame:
         wanted += _room(name)
         if cluster.local:
             wanted.append(_gpu_node(f"{name}-gpu"))
-    return objects.apply_objects(cluster, wanted, "the workshop's rooms")
+    applied = objects.apply_objects(cluster, wanted, "the workshop's rooms")
+    _wait_in_force(cluster, attendees)
+    return applied
+
+
+def _in_force(cluster: Connection, name: str) -> bool:
+    """Whether the room's quota counts and a pod may be created in it.
+
+    The API server admits anything a ResourceQuota would refuse until the controller-manager
+    has copied the quota's ``spec.hard`` into its ``status.hard``: a room handed out before
+    that lets its attendee open a LoadBalancer or a second GPU pod. A pod is refused until
+    the namespace's ``default`` ServiceAccount exists.
+    """
+    quotas = cluster.call(
+        cluster.core.list_namespaced_resource_quota,
+        name,
+        label_selector=f"{PART_OF_KEY}={PART_OF}",
+    ).items
+    accounts = cluster.call(
+        cluster.core.list_namespaced_service_account, name, field_selector="metadata.name=default"
+    ).items
+    counted = all(q.status and q.status.hard == q.spec.hard for q in quotas)
+    return bool(quotas) and counted and bool(accounts)
+
+
+def _wait_in_force(cluster: Connection, attendees: list[str]) -> None:
+    waiting = list(attendees)
+    deadline = time.monotonic() + IN_FORCE_TIMEOUT
+    while waiting := [name for name in waiting if not _in_force(cluster, name)]:
+        if time.monotonic() > deadline:
+            raise ClusterError(
+                f"The rooms {', '.join(waiting)} were not in force after "
+                f"{IN_FORCE_TIMEOUT:.0f} s: their quota is not counted yet, or their default "
+                "ServiceAccount is missing. Do not hand them out.",
+                f"kubectl describe resourcequota -n {waiting[0]} (no 'Used' column: the "
+                "controller-manager's resourcequota controller is not running); kubectl get "
+                f"serviceaccounts -n {waiting[0]}",
+            )
+        time.sleep(0.3)
 
 
 def _namespaces_of_others(cluster: Connection) -> set[str]:
