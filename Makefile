@@ -40,15 +40,15 @@ demo: setup
 doctor: setup
 	$(PY) -m tutorial_lib.local doctor
 
-## Every test, fastest tier first, each tier a target below and timed: lint and layer
-## contracts with the unit tier (check), the cluster binaries and runtime (prepare), the
-## local cluster's tests and all notebooks (each twice in a row in one kernel, by nbmake) in
-## random order in lanes, and beside the lanes the unit tier under the other Pythons and
+## Every test, each tier a target below and timed: the cluster binaries and runtime
+## (prepare), the local cluster's tests and all notebooks (each twice in a row in one kernel,
+## by nbmake) in random order in lanes, and beside the lanes, at a lower priority, lint and
+## layer contracts with the unit tier (check), the unit tier under the other Pythons and
 ## tools and install (the policy engine, promtool, the manifest linters, the lowest pinned
 ## versions, the offline bundle); then notebook 09 alone. The browser tier (JupyterLab in
 ## headless Chromium, as a reader) runs in the lanes, on each lane's cluster. Ends with a
 ## table of each tier's wall time and vLLM starts; the budget (docs/decisions.md): 45 min
-## from a fresh clone with empty caches, 25 min warm.
+## from a fresh clone with empty caches, 25 min warm. Before a pull request, `make check`.
 test:
 	@python3 scripts/pythons.py --check "$(PYTHON)"
 	$(PYTHON) scripts/suite.py

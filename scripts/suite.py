@@ -5,10 +5,11 @@
 The budget is a design constraint (docs/decisions.md, *The suite's budget*): from a fresh
 clone on 2 cores, at most 45 minutes with every cache empty and 25 with warm caches; CI's
 hard limit is 90. Each tier is one ``make`` target, so a contributor can run any of them
-alone. The tiers that need no local cluster of the suite's (the unit tier under the other
-Pythons, the tools) run beside the cluster's lanes, on the cores the lanes leave idle. The
-suite stops after the first stage in which a tier fails and still prints the table, so a
-red run says where the time went too.
+alone. The tiers that need no local cluster of the suite's (lint and the unit tier, the
+unit tier under the other Pythons, the tools) run beside the cluster's lanes, at a lower
+priority, on the cores the lanes leave idle: the lanes and notebook 09 after them are the
+serial path. The suite stops after the first stage in which a tier fails and still prints
+the table, so a red run says where the time went too.
 
 The local cluster is the suite's own: it is started afresh before the first tier that uses
 it and stopped at the end unless it was running before. The runtime bridges log every vLLM
@@ -35,6 +36,9 @@ BUDGET = "at most 45 min from a fresh clone with empty caches, 25 min warm, on 2
 PYTEST_SUMMARY = re.compile(r"^=+ (.*?) in [\d.]+s(?: \([\d:]+\))? =+$", re.M)
 #: Where the runtime bridge appends a line per vLLM start (tutorial_lib/local/bridge.py).
 STARTS_LOG = "VLLM_TUTORIAL_STARTS_LOG"
+#: How much lower a tier beside another runs (``nice``): the tier it runs beside is the
+#: suite's serial path, and two cores shared equally slowed its vLLM starts.
+BESIDE_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -44,15 +48,15 @@ class Tier:
     name: str
     target: str  # the make target that runs it
     uses_cluster: bool = False
-    #: Tiers run at the same time, on the cores this one leaves idle: the cluster's lanes
-    #: mostly wait (vLLM starting, a probe's period, Karpenter's minute), the unit tier and
-    #: the tools tier need none of the local cluster. Their output is shown when they end.
+    #: Tiers run at the same time, on the cores this one leaves idle (at a lower priority):
+    #: the cluster's lanes mostly wait (vLLM starting, a probe's period, Karpenter's
+    #: minute), the unit tier and the tools tier need none of the local cluster. Their
+    #: output is shown when they end.
     beside: tuple[Tier, ...] = ()
 
 
 TIERS = [
     Tier("the notebook venv", "setup"),
-    Tier("lint, layer contracts, unit tests", "check"),
     Tier("cluster binaries, vLLM runtime, model", "prepare"),
     Tier("Chromium for the browser tier", "browser"),
     Tier(
@@ -60,6 +64,7 @@ TIERS = [
         "test-lanes",
         uses_cluster=True,
         beside=(
+            Tier("lint, layer contracts, unit tests", "check"),
             Tier("unit tests under the other Pythons", "test-pythons"),
             Tier("tools and install", "test-tools"),
         ),
@@ -132,7 +137,8 @@ class _Beside:
         self.output = starts.folder / f"{tier.target}.out"
         started = time.monotonic()
         with self.output.open("wb") as out:  # the child keeps its own descriptor
-            proc = _make(tier, starts.environment(tier, beside=True), stdout=out)
+            env = starts.environment(tier, beside=True)
+            proc = _make(tier, env, stdout=out, niceness=BESIDE_NICENESS)
         self.ended = threading.Thread(target=self._time, args=(proc, started), daemon=True)
         self.ended.start()
         print(f"(and beside it: {tier.name}, make {tier.target})", flush=True)
@@ -151,9 +157,12 @@ class _Beside:
         return _result(self.tier, self.seconds, self.returncode, seen, starts)
 
 
-def _make(tier: Tier, env: dict[str, str], stdout: int | IO[bytes]) -> subprocess.Popen[bytes]:
+def _make(
+    tier: Tier, env: dict[str, str], stdout: int | IO[bytes], niceness: int = 0
+) -> subprocess.Popen[bytes]:
+    lower = ["nice", "-n", str(niceness)] if niceness else []
     return subprocess.Popen(
-        ["make", "--no-print-directory", tier.target],  # the Makefile of the current folder
+        [*lower, "make", "--no-print-directory", tier.target],  # the current folder's Makefile
         stdout=stdout,
         stderr=subprocess.STDOUT,
         env=env,

@@ -36,17 +36,17 @@ def test_a_failing_tier_stops_the_suite_and_the_table_says_what_ran(tmp_path):
     done, rows = suite(
         tmp_path,
         "setup:\n\t@true\n"
-        f"check:\n\t{PYTEST} test_fine.py test_broken.py\n"
-        "prepare:\n\ttouch prepared\n",
+        f"prepare:\n\t{PYTEST} test_fine.py test_broken.py\n"
+        "browser:\n\ttouch browser-ready\n",
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "| done |" in rows["setup"]
-    assert "FAILED (exit 2): 1 failed, 1 passed" in rows["check"], rows
-    assert "| not run |" in rows["prepare"] and "| not run |" in rows["test-pythons"]
-    assert not (tmp_path / "prepared").exists(), "nothing runs after a failed tier"
+    assert "FAILED (exit 2): 1 failed, 1 passed" in rows["prepare"], rows
+    assert "| not run |" in rows["browser"] and "| not run |" in rows["check"]
+    assert not (tmp_path / "browser-ready").exists(), "nothing runs after a failed tier"
     assert not (tmp_path / "cluster.log").exists(), "no cluster for a suite that stopped"
     assert "Budget: at most 45 min" in done.stdout
-    assert "=== lint, layer contracts, unit tests (make check)" in done.stdout
+    assert "=== cluster binaries, vLLM runtime, model (make prepare)" in done.stdout
 
 
 def _row(rows: dict[str, str], target: str) -> list[str]:
@@ -60,8 +60,10 @@ def _seconds(wall: str) -> int:
 
 
 LANES_AND_TOOLS = (
-    "setup check prepare browser:\n\t@true\n"
+    "setup prepare browser:\n\t@true\n"
+    f"check:\n\t{PYTEST} test_fine.py\n"
     "test-lanes:\n"
+    "\t@nice > lanes.nice\n"
     "\t@echo start >> $$VLLM_TUTORIAL_STARTS_LOG\n"
     "\t@for i in $$(seq 600); do [ -f tools-started ] && break; sleep 0.1; done\n"
     "\t@[ -f tools-started ] && sleep 3\n"  # the tools tier has long ended by then
@@ -77,12 +79,13 @@ def test_tiers_beside_the_lanes_run_at_the_same_time_each_timed_to_its_own_end(t
     done, rows = suite(
         tmp_path,
         LANES_AND_TOOLS
-        + f"test-pythons:\n\t{PYTEST} test_fine.py\n"
+        + f"test-pythons:\n\t@nice > pythons.nice\n\t{PYTEST} test_fine.py\n"
         + "test-alone:\n\t@echo start >> $$VLLM_TUTORIAL_STARTS_LOG\n",
     )
     assert done.returncode == 0, done.stdout + done.stderr
     lanes, tools, alone = (_row(rows, t) for t in ("test-lanes", "test-tools", "test-alone"))
     assert lanes[2] == "done" and tools[2] == "1 passed", rows
+    assert _row(rows, "check")[2] == "1 passed", "lint and the unit tier beside the lanes"
     assert _seconds(tools[3]) < _seconds(lanes[3]), "the tools tier's own end, not the lanes'"
     # The lanes' and alone's starts land in the suite's file (a test may restart its cluster),
     # the tools tier's in its own: each counted once, for the tier that caused it.
@@ -90,6 +93,9 @@ def test_tiers_beside_the_lanes_run_at_the_same_time_each_timed_to_its_own_end(t
     total = next(line for line in done.stdout.splitlines() if line.startswith("| **total**"))
     assert total.endswith("| **4** |"), total
     assert (tmp_path / "cluster.log").read_text().split() == ["down", "up", "down"]
+    # Beside the lanes at a lower priority: they take the cores the lanes leave idle.
+    niceness = {name: int((tmp_path / f"{name}.nice").read_text()) for name in ("lanes", "pythons")}
+    assert niceness["pythons"] == niceness["lanes"] + 10, niceness
     beside = done.stdout.index("=== tools and install (make test-tools), beside the tier above")
     assert done.stdout.index("1 passed", beside) > beside, "its output comes after its header"
 
