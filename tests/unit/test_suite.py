@@ -65,7 +65,9 @@ LANES_AND_TOOLS = (
     "test-lanes:\n"
     "\t@nice > lanes.nice\n"
     "\t@echo start >> $$VLLM_TUTORIAL_STARTS_LOG\n"
-    "\t@for i in $$(seq 600); do [ -f tools-started ] && break; sleep 0.1; done\n"
+    # At most 5 minutes: the tools tier's pytest starts slowly at a low priority on a busy
+    # machine (beside the suite's own lanes it took over a minute: benchmarks/ci.py, cadc1d0).
+    "\t@for i in $$(seq 3000); do [ -f tools-started ] && break; sleep 0.1; done\n"
     "\t@[ -f tools-started ] && sleep 3\n"  # the tools tier has long ended by then
     "test-tools:\n"
     f"\t{PYTEST} test_fine.py\n"
@@ -95,7 +97,7 @@ def test_tiers_beside_the_lanes_run_at_the_same_time_each_timed_to_its_own_end(t
     assert (tmp_path / "cluster.log").read_text().split() == ["down", "up", "down"]
     # Beside the lanes at a lower priority: they take the cores the lanes leave idle.
     niceness = {name: int((tmp_path / f"{name}.nice").read_text()) for name in ("lanes", "pythons")}
-    assert niceness["pythons"] == niceness["lanes"] + 10, niceness
+    assert niceness["pythons"] == min(niceness["lanes"] + 10, 19), niceness  # nice's ceiling
     beside = done.stdout.index("=== tools and install (make test-tools), beside the tier above")
     assert done.stdout.index("1 passed", beside) > beside, "its output comes after its header"
 
