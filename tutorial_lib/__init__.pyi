@@ -5,6 +5,7 @@ names, two readers.
 """
 
 from tutorial_lib import errors, names
+from tutorial_lib.api import exercises
 from tutorial_lib.api.bench import bench_serve
 from tutorial_lib.api.connect import connect
 from tutorial_lib.api.live import LiveStartup
@@ -74,6 +75,7 @@ __all__ = [
     "endpoints",
     "ensure_serving",
     "errors",
+    "exercises",
     "explain",
     "flows",
     "get",

@@ -15,7 +15,8 @@ from typing import Any
 SOLUTIONS_ENV = "VLLM_TUTORIAL_SOLUTIONS"
 HIDDEN = (
     "Solution hidden, so that running every cell does not give it away. Make your "
-    "prediction, then change this cell's first line to `%%solution show` and run it."
+    "prediction or your edit first, then change this cell's first line to `%%solution show` "
+    "and run it."
 )
 
 

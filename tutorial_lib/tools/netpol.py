@@ -54,12 +54,15 @@ def _flow_form(flow: Flow) -> dict:
     }
 
 
-def policies(target: str | Path) -> list[dict]:
-    """The NetworkPolicies in a YAML file or kustomize folder."""
-    return [obj for obj in manifests.render(target) if obj.get("kind") == "NetworkPolicy"]
+def policies(target: str | Path | list[dict]) -> list[dict]:
+    """The NetworkPolicies in a YAML file or kustomize folder, or among rendered objects."""
+    found = target if isinstance(target, list) else manifests.render(target)
+    return [obj for obj in found if obj.get("kind") == "NetworkPolicy"]
 
 
-def verdicts(target: str | Path, flows: Iterable[Flow | tuple[Flow, bool]]) -> pd.DataFrame:
+def verdicts(
+    target: str | Path | list[dict], flows: Iterable[Flow | tuple[Flow, bool]]
+) -> pd.DataFrame:
     """Is each flow allowed by the NetworkPolicies in ``target``? One row per flow.
 
     Pass ``(flow, expected)`` pairs to get an ``expected`` column and a ``correct`` one.
@@ -67,7 +70,8 @@ def verdicts(target: str | Path, flows: Iterable[Flow | tuple[Flow, bool]]) -> p
     pairs = [(f, None) if isinstance(f, Flow) else f for f in flows]
     found = policies(target)
     if not found:
-        raise ToolError(f"No NetworkPolicy in {target}.", "Point at the manifests folder.")
+        where = "these objects" if isinstance(target, list) else target
+        raise ToolError(f"No NetworkPolicy in {where}.", "Point at the manifests folder.")
     allowed = _simulate(found, [flow for flow, _ in pairs])
     table = pd.DataFrame(
         {

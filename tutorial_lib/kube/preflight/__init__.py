@@ -64,7 +64,7 @@ from tutorial_lib.kube.preflight.report import (
     Finding,
     Preflight,
 )
-from tutorial_lib.kube.preflight.run import preflight
+from tutorial_lib.kube.preflight.run import monitor_selection, preflight
 
 __all__ = [
     "AWS_NODE",
@@ -101,6 +101,7 @@ __all__ = [
     "device_plugin_finding",
     "driver_finding",
     "gpu_node_findings",
+    "monitor_selection",
     "network_policy_finding",
     "preflight",
     "quota_finding",

@@ -40,7 +40,13 @@ def _guarded(check: str, judge: Callable[[], Finding]) -> Finding:
 
 
 def _ours(
-    facts: Facts, obj: dict[str, Any] | None, plural: str, namespace: str, origin: str
+    facts: Facts,
+    obj: dict[str, Any] | None,
+    plural: str,
+    namespace: str,
+    origin: str,
+    *,
+    compare_applied: bool = True,
 ) -> Ours:
     kind = "ServiceMonitor" if plural == "servicemonitors" else "PrometheusRule"
     if obj is None:
@@ -54,7 +60,9 @@ def _ours(
         f"the {kind} of {origin}",
         namespace,
         ns_labels,
-        applied=facts.custom_labels(plural, namespace, obj["metadata"]["name"]),
+        applied=facts.custom_labels(plural, namespace, obj["metadata"]["name"])
+        if compare_applied
+        else None,
     )
 
 
@@ -64,6 +72,23 @@ def _origin(target: str | Path) -> str:
         return str(path.relative_to(manifests.ROOT.parent))
     except ValueError:
         return str(path)
+
+
+def monitor_selection(cluster: Connection, monitor: dict[str, Any], origin: str) -> Finding:
+    """Whether a Prometheus of the cluster selects this ServiceMonitor, as the Operator would.
+
+    ``monitor`` need not be applied: its labels as given decide. ``origin`` names where it
+    comes from in the finding (a file).
+    """
+    namespace = monitor["metadata"].get("namespace") or cluster.namespace
+    facts = Facts(cluster)
+
+    def judge() -> Finding:
+        ours = _ours(facts, monitor, "servicemonitors", namespace, origin, compare_applied=False)
+        prometheuses = [LOCAL_PROMETHEUS] if cluster.local else facts.prometheuses()
+        return selection_finding(ours, prometheuses, local=cluster.local)
+
+    return _guarded(report.MONITOR_SELECTED, judge)
 
 
 def preflight(
