@@ -20,7 +20,12 @@ import tutorial_lib as tl
 from tests.browser.jupyterlab import KERNEL_IDLE, Notebook, dataframe
 from tests.helpers import ROOT
 
-NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").iterdir() if not p.name.startswith("."))
+#: The notebooks folder as JupyterLab lists it: folders first (exercises/), then the files.
+NOTEBOOKS = [
+    p.name
+    for p in sorted((ROOT / "notebooks").iterdir(), key=lambda p: (not p.is_dir(), p.name))
+    if not p.name.startswith(".")
+]
 
 
 def budget_table(gpu: str = "L4", utilization: float = 0.88) -> dict[str, str]:
