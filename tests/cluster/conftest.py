@@ -161,3 +161,35 @@ def configmaps(connection, namespace: str, **options) -> ListWatch:
         label_selector="test=watch",
         **options,
     )
+
+
+# --- the blog's GPU pod ---------------------------------------------------------------
+
+GPU_TOLERATION = {
+    "key": "nvidia.com/gpu",
+    "operator": "Equal",
+    "value": "true",
+    "effect": "NoSchedule",
+}
+
+
+def gpu_pod(name: str, memory: str, tolerate: bool = True) -> dict:
+    """The blog's pod shape: nodeSelector, toleration, 3 CPU, 1 GPU and ``memory``."""
+    resources = {
+        "requests": {"cpu": "3", "memory": memory, "nvidia.com/gpu": "1"},
+        "limits": {"cpu": "4", "memory": memory, "nvidia.com/gpu": "1"},
+    }
+    spec = {
+        "containers": [
+            {"name": "app", "image": "registry.k8s.io/pause:3.10", "resources": resources}
+        ],
+        "nodeSelector": {"workload": "gpu-vllm"},
+    }
+    if tolerate:
+        spec["tolerations"] = [GPU_TOLERATION]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "sched-test"}},
+        "spec": spec,
+    }

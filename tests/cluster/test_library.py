@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import tutorial_lib as tl
-from tests.cluster.conftest import assert_no_node_for_14gi
+from tests.cluster.conftest import GPU_TOLERATION, assert_no_node_for_14gi
 from tests.helpers import eventually
 from tutorial_lib.errors import PortForwardError
 from tutorial_lib.kube import objects
@@ -20,12 +20,6 @@ from tutorial_lib.serving import vllm_metrics
 
 VLLM_IMAGE = "vllm/vllm-openai:v0.14.1-cu130"  # runs through the bridge, like the real one
 SIMULATED_IMAGE = "busybox:1.36"  # kwok simulates it
-GPU_TOLERATION = {
-    "key": "nvidia.com/gpu",
-    "operator": "Equal",
-    "value": "true",
-    "effect": "NoSchedule",
-}
 
 
 def deployment(name: str, namespace: str, *, image: str, memory: str = "64Mi", **pod) -> dict:

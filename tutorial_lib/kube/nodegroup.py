@@ -69,10 +69,11 @@ def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
-def _condition(claim: dict[str, Any], kind: str) -> datetime | None:
-    for condition in claim.get("status", {}).get("conditions", []):
-        if condition["type"] == kind and condition["status"] == "True":
-            return _time(condition.get("lastTransitionTime"))
+def condition(claim: dict[str, Any], kind: str) -> datetime | None:
+    """When the claim passed ``kind`` (one of ``CLAIM_PHASES``); None while it has not."""
+    for entry in claim.get("status", {}).get("conditions", []):
+        if entry["type"] == kind and entry["status"] == "True":
+            return _time(entry.get("lastTransitionTime"))
     return None
 
 
@@ -329,7 +330,7 @@ def timeline(
         ),
     ]
     phases += [
-        (f"node {phase.lower()}", _condition(claim, phase) if claim else None)
+        (f"node {phase.lower()}", condition(claim, phase) if claim else None)
         for phase in CLAIM_PHASES
     ]
     phases += [

@@ -22,8 +22,12 @@ from typing import Any
 import yaml
 from kubernetes.utils import parse_quantity
 
+from tutorial_lib import names
 from tutorial_lib.domain import prices
-from tutorial_lib.local import binaries, daemons, paths, ports, versions
+from tutorial_lib.errors import ClusterError
+from tutorial_lib.kube import nodegroup
+from tutorial_lib.kube.connection import Connection, from_kubeconfig
+from tutorial_lib.local import binaries, cluster, daemons, paths, ports, versions
 from tutorial_lib.tools import gomodules, manifests
 
 log = logging.getLogger(__name__)
@@ -120,7 +124,46 @@ def command(binary: Path, types_file: Path) -> list[str]:
     ]
 
 
+def orphans(connection: Connection) -> list[str]:
+    """NodeClaims marked Launched whose node no process is going to create.
+
+    The kwok provider marks a claim Launched at once and creates its Node only after the
+    node class's registration delay, in the background: a Karpenter that dies in between
+    leaves a claim whose node never comes. Karpenter replaces an unregistered claim only
+    after its registration timeout, 15 minutes, and keeps the pending pod waiting for it.
+    Called while no Karpenter runs, so every such claim is an orphan.
+    """
+    providers = {node.spec.provider_id for node in connection.call(connection.core.list_node).items}
+    return [
+        claim["metadata"]["name"]
+        for claim in nodegroup.nodeclaims(connection)
+        if nodegroup.condition(claim, "Launched")
+        and not nodegroup.condition(claim, "Registered")
+        and claim.get("status", {}).get("providerID") not in providers
+    ]
+
+
+def forget_orphans() -> None:
+    """Delete the orphans, so that the Karpenter started next launches their pods again."""
+    try:
+        connection = from_kubeconfig(paths.kubeconfig_path(), cluster.CONTEXT, local=True)
+        for name in orphans(connection):
+            log.warning(
+                "NodeClaim %s lost its node with the Karpenter that launched it: deleting it", name
+            )
+            connection.call(
+                connection.custom.delete_cluster_custom_object,
+                names.KARPENTER_GROUP,
+                names.KARPENTER_VERSION,
+                "nodeclaims",
+                name,
+            )
+    except ClusterError as exc:  # the cluster going down: nothing to launch for
+        log.warning("Could not look for orphaned NodeClaims: %s", exc)
+
+
 def _start(args: list[str]) -> subprocess.Popen[bytes]:
+    forget_orphans()
     return subprocess.Popen(
         args,
         env=dict(os.environ) | {"KUBECONFIG": str(paths.kubeconfig_path())},
