@@ -18,7 +18,7 @@ from tutorial_lib.kube import objects
 from tutorial_lib.local.runtime import MODEL_ID
 from tutorial_lib.serving import vllm_metrics
 
-VLLM_IMAGE = "vllm/vllm-openai:v0.14.1-cu130"  # runs through the bridge, like the real one
+VLLM_IMAGE = "vllm/vllm-openai:v0.26.0"  # runs through the bridge, like the real one
 SIMULATED_IMAGE = "busybox:1.36"  # kwok simulates it
 
 

@@ -237,7 +237,7 @@ def _room_deployment(name: str, **container: object) -> dict:
                     "containers": [
                         {
                             "name": "vllm",
-                            "image": "vllm/vllm-openai:v0.14.1-cu130",
+                            "image": "vllm/vllm-openai:v0.26.0",
                             "args": [MODEL_ID],
                             "resources": {
                                 "requests": {"cpu": "100m", "memory": "1Gi"},

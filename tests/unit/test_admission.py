@@ -20,7 +20,7 @@ def files(tmp_path: Path) -> PodFiles:
 def container(args=(), command=None, env=None, memory=None) -> client.V1Container:
     return client.V1Container(
         name="vllm",
-        image="vllm/vllm-openai:v0.14.1-cu130",
+        image="vllm/vllm-openai:v0.26.0",
         command=command,
         args=list(args),
         env=[client.V1EnvVar(name=k, value=v) for k, v in (env or {}).items()],

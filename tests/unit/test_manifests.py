@@ -83,7 +83,7 @@ def test_servicemonitor_validates_against_its_crd_schema(overlay):
 def test_image_is_pinned_never_latest(overlay):
     image = container(overlay)["image"]
     assert ":" in image and not image.endswith(":latest")
-    assert image == "vllm/vllm-openai:v0.14.1-cu130"
+    assert image == "vllm/vllm-openai:v0.26.0"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from kubernetes.client import (
     V1Container,
@@ -146,7 +148,7 @@ def test_needs_are_read_from_the_rendered_manifests(needs):
     assert needs.limits == {k: parse_quantity(v) for k, v in resources["limits"].items()}
     assert needs.requests["cpu"] == 3 and needs.requests["memory"] == 12 * 2**30
     assert needs.gpus == 1
-    assert needs.cuda == (13, 0)  # vllm/vllm-openai:v0.14.1-cu130
+    assert needs.cuda == (13, 0)  # vllm/vllm-openai:v0.26.0, a CUDA 13.0 build
     assert needs.monitor["metadata"]["labels"]["release"] == names.PROMETHEUS_RELEASE
     assert needs.rule["metadata"]["labels"]["release"] == names.PROMETHEUS_RELEASE
     assert needs.pod_labels == {"app": "vllm"}
@@ -306,6 +308,20 @@ def test_driver_too_old_for_the_cu130_image(needs):
     # The deprecated labels of older GPU feature discovery count too.
     old = BLOG_LABELS | {"nvidia.com/cuda.driver.major": "550"}
     assert pf.driver_finding([node(labels=old)], needs, local=False).status == PROBLEM
+
+
+@pytest.mark.parametrize(
+    ("image", "cuda"),
+    [
+        ("vllm/vllm-openai:v0.14.1-cu130", (13, 0)),  # the blog's: the tag says it
+        ("vllm/vllm-openai:v0.14.1-cu130@sha256:" + "0" * 64, (13, 0)),  # a digest after it
+        ("vllm/vllm-openai:v0.26.0-cu129", (12, 9)),
+        ("vllm/vllm-openai:v0.26.0@sha256:" + "0" * 64, (13, 0)),  # plain, known
+        ("vllm/vllm-openai:v0.6.4", None),  # plain and not the pinned release: unknown
+    ],
+)
+def test_the_images_cuda_comes_from_its_tag_or_the_pinned_release(needs, image, cuda):
+    assert dataclasses.replace(needs, image=image).cuda == cuda
 
 
 def test_driver_unknown_says_how_to_look(needs):

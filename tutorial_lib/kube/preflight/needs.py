@@ -10,6 +10,11 @@ from typing import Any
 from tutorial_lib import names
 from tutorial_lib.kube.resources import HARD_EFFECTS, summed, taint_text
 
+#: Images whose tag names no CUDA version: vLLM's plain release tags are built with the
+#: Dockerfile's default CUDA, 13.0 in 2026 (``docker/versions.json``: ``CUDA_VERSION``
+#: 13.0.2, later 13.0.3); its ``-cu129`` variants are the CUDA 12.9 builds.
+PLAIN_TAG_CUDA = {"vllm/vllm-openai:v0.26.0": (13, 0)}
+
 
 @dataclass(frozen=True)
 class Needs:
@@ -50,10 +55,11 @@ class Needs:
 
     @property
     def cuda(self) -> tuple[int, int] | None:
-        """The CUDA version the image is built for, from its tag (``-cu130``: 13.0)."""
-        match = re.search(r"cu(\d{2,3})\b", self.image.rpartition(":")[2])
+        """The CUDA version the image is built for: from its tag (``-cu130``: 13.0), or known."""
+        image = self.image.partition("@")[0]  # a pinned digest after the tag
+        match = re.search(r"cu(\d{2,3})\b", image.rpartition(":")[2])
         if not match:
-            return None
+            return PLAIN_TAG_CUDA.get(image)
         digits = match.group(1)
         return int(digits[:-1]), int(digits[-1])
 
