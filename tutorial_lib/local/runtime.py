@@ -279,4 +279,4 @@ def smoke(runtime: Runtime) -> str:
             f"The vLLM runtime does not start: {proc.stderr[-1500:]}",
             f"Remove {runtime.venv} and run `make prepare` again.",
         )
-    return (proc.stdout.strip().splitlines() or [""])[-1]  # the version, after log lines
+    return proc.stdout.strip()
