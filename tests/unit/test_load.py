@@ -32,10 +32,10 @@ def test_one_token_has_no_inter_token_latency():
 
 
 def test_vllm_bench_serve_output_is_read_row_by_row():
-    result = bench.parse((FIXTURES / "vllm-0.26-bench-serve.txt").read_text())
+    result = bench.parse((FIXTURES / "vllm-0.32-bench-serve.txt").read_text())
     assert result["Successful requests"] == 16 and result["Failed requests"] == 0
-    assert result["Output token throughput (tok/s)"] == 111.02
-    assert result["Median TTFT (ms)"] == 124.62 and result["Mean ITL (ms)"] == 33.39
+    assert result["Output token throughput (tok/s)"] == 172.34
+    assert result["Median TTFT (ms)"] == 71.37 and result["Mean ITL (ms)"] == 21.49
     assert bench.parse("no table here") == {}
 
 
