@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
+import os
 import re
 import ssl
 import subprocess
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +215,64 @@ def test_etcd_answers_no_client_without_the_clusters_certificate(connection):
     found = _etcd_range("/registry/namespaces/", trusting)["kvs"]
     keys = [base64.b64decode(kv["key"]).decode() for kv in found]
     assert "/registry/namespaces/kube-system" in keys, keys
+
+
+def test_the_kubelet_api_answers_no_client_without_the_clusters_certificate(connection):
+    """kwok's kubelet API gave any local account every pod's logs and a way into each pod."""
+    api = f"127.0.0.1:{ports.kwok_controller()}"
+    with pytest.raises(urllib.error.HTTPError) as plain:  # plain HTTP shared its port
+        urllib.request.urlopen(f"http://{api}/healthz", timeout=10)
+    assert plain.value.code == 403
+    unverified = ssl._create_unverified_context()  # an attacker trusts any server certificate
+    with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
+        urllib.request.urlopen(f"https://{api}/healthz", timeout=10, context=unverified)
+    pki = cluster.pki_dir()
+    unverified.load_cert_chain(pki / "admin.crt", pki / "admin.key")  # the API server's
+    with urllib.request.urlopen(f"https://{api}/healthz", timeout=10, context=unverified) as ok:
+        assert ok.status == 200
+
+
+def _socket_inodes(pids: Iterable[int]) -> dict[str, str]:
+    """The socket inodes these processes hold, each with its process's name."""
+    inodes = {}
+    for pid in pids:
+        try:
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes[target.removeprefix("socket:[").removesuffix("]")] = name
+        except OSError:  # gone, or a file descriptor closed while we looked
+            continue
+    return inodes
+
+
+def _address(hex_address: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]:
+    """``/proc/net/tcp*``'s ``0100007F:4A3B``: each 32-bit word in little-endian order."""
+    host, port = hex_address.split(":")
+    raw = bytes.fromhex(host)
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    return ipaddress.ip_address(words), int(port, 16)
+
+
+def test_no_process_of_the_cluster_listens_beyond_loopback(connection):
+    """Karpenter's ports listened on every interface; no port of ours may (the audit's C2)."""
+    inodes = _socket_inodes(cluster.leftover_pids())
+    listening = {}
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                listening[_address(fields[1])] = inodes[fields[9]]
+    names = set(listening.values())
+    for daemon in ("etcd", "kube-apiserver", "kwok", "prometheus", "karpenter"):
+        assert any(name.startswith(daemon) for name in names), (daemon, names)  # seen at all
+    outside = {
+        f"{host}:{port}": name for (host, port), name in listening.items() if not _loopback(host)
+    }
+    assert not outside, outside
+
+
+def _loopback(host: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    mapped = host.ipv4_mapped if isinstance(host, ipaddress.IPv6Address) else None
+    return host.is_loopback or (mapped is not None and mapped.is_loopback)

@@ -4,7 +4,9 @@ The served files are release-shaped copies of the Go-built binaries (``make prep
 files with ``.sha256`` for Kubernetes, ``.tar.gz`` archives with sums files for etcd,
 Prometheus, cyclonus and kube-score, raw assets with digests in GitHub's release API for
 kwok. The layout is written here from the projects' release pages, not taken from the code,
-so a wrong URL in the code fails these tests.
+so a wrong URL in the code fails these tests. The repository's pins are what
+``pin-releases`` writes from these hosts; an attacker's mirror serves other binaries with
+checksum files that vouch for them.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ import pytest
 from tests.helpers import serve_files
 from tutorial_lib.errors import ToolError
 from tutorial_lib.local import binaries as cluster_binaries
+from tutorial_lib.local import release_pins
 from tutorial_lib.local import versions as cluster_versions
-from tutorial_lib.tools import binaries, downloads, versions
+from tutorial_lib.tools import binaries, downloads, pins, versions
 
 ARCH = binaries.arch()
 EVERY_BINARY = tuple({b.name: b for b in (*cluster_binaries.CLUSTER, *binaries.GO_TOOLS)}.values())
 #: Those with a release download: all but Karpenter's kwok provider (Karpenter ships images).
-RELEASED = tuple(b for b in EVERY_BINARY if b.download is not None)
+RELEASED = tuple(b for b in EVERY_BINARY if b.release is not None)
 #: The Go toolchain of this tier, before a fixture takes it off PATH.
 GO = shutil.which("go")
 
@@ -70,9 +73,8 @@ def built() -> dict[str, bytes]:
     return {name: path.read_bytes() for name, path in paths.items()}
 
 
-@pytest.fixture(scope="module")
-def release_hosts(built, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("release-hosts")
+def write_release_hosts(root: Path, built: dict[str, bytes]) -> Path:
+    """The release hosts' files for ``built``, each with the checksum its project publishes."""
     for name in cluster_binaries.KUBERNETES_COMMANDS:
         path = f"dl.k8s.io/release/{cluster_versions.KUBERNETES}/bin/linux/{ARCH}/{name}"
         write(root, path, built[name])
@@ -114,12 +116,34 @@ def release_hosts(built, tmp_path_factory) -> Path:
     )
     kwok = f"kubernetes-sigs/kwok/releases/download/{cluster_versions.KWOK}"
     assets = []
-    for name in cluster_binaries.KWOK_COMMANDS:
+    for name in ("kwokctl",):  # kwok itself is always built, with the tutorial's patch
         write(root, f"github.com/{kwok}/{name}-linux-{ARCH}", built[name])
         assets.append({"name": f"{name}-linux-{ARCH}", "digest": f"sha256:{sha256(built[name])}"})
     api = f"api.github.com/repos/kubernetes-sigs/kwok/releases/tags/{cluster_versions.KWOK}"
     write(root, api, json.dumps({"tag_name": cluster_versions.KWOK, "assets": assets}).encode())
     return root
+
+
+@pytest.fixture(scope="module")
+def release_hosts(built, tmp_path_factory) -> Path:
+    return write_release_hosts(tmp_path_factory.mktemp("release-hosts"), built)
+
+
+@pytest.fixture(scope="module")
+def honest_pins(release_hosts, tmp_path_factory) -> Path:
+    """What ``python -m tutorial_lib.local pin-releases`` writes from the release hosts."""
+    path = tmp_path_factory.mktemp("pins") / "release-pins.txt"
+    with serve_files(release_hosts) as url, pytest.MonkeyPatch.context() as env:
+        env.setenv(downloads.MIRROR_VARIABLE, url)
+        release_pins.write(path)
+    return path
+
+
+@pytest.fixture
+def pinned(honest_pins, monkeypatch) -> Path:
+    """The repository's pins file is the honest one."""
+    monkeypatch.setattr(pins, "PINS_FILE", honest_pins)
+    return honest_pins
 
 
 @pytest.fixture
@@ -134,7 +158,7 @@ def fresh_cache(built, tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def mirror(release_hosts, fresh_cache, monkeypatch) -> Iterator[Path]:
+def mirror(release_hosts, pinned, fresh_cache, monkeypatch) -> Iterator[Path]:
     with serve_files(release_hosts) as url:
         monkeypatch.setenv(downloads.MIRROR_VARIABLE, url)
         yield release_hosts
@@ -145,13 +169,34 @@ def leftovers(cache: Path) -> list[str]:
 
 
 def test_every_released_binary_downloads_and_installs_without_go(built, mirror, fresh_cache):
-    assert [b.name for b in EVERY_BINARY if b not in RELEASED] == ["karpenter-kwok"]
+    assert sorted(b.name for b in EVERY_BINARY if b not in RELEASED) == ["karpenter-kwok", "kwok"]
     installed = binaries.ensure(RELEASED)
     assert sorted(installed) == sorted(b.name for b in RELEASED)
     for name, path in installed.items():
         assert path.read_bytes() == built[name], name
         assert os.access(path, os.X_OK), name
     assert not [name for name in leftovers(fresh_cache) if name.endswith(".partial")]
+    lines = pins.PINS_FILE.read_text().splitlines()
+    pinned_keys = {line.split()[1] for line in lines if line and not line.startswith("#")}
+    for binary in RELEASED:
+        assert binary.release is not None
+        release = binary.release(ARCH)
+        key = pins.binary_key(binary.path.name, ARCH)
+        assert {release.url, key} <= pinned_keys, binary.name
+        assert pins.pinned(key) == sha256(built[binary.name]), binary.name
+
+
+def test_a_mirror_without_the_repositorys_pins_installs_nothing(
+    release_hosts, fresh_cache, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(pins, "PINS_FILE", tmp_path / "no-pins.txt")
+    with serve_files(release_hosts) as url:
+        monkeypatch.setenv(downloads.MIRROR_VARIABLE, url)
+        with pytest.raises(ToolError, match="release download is unavailable") as refused:
+            binaries.ensure([cluster_binaries.ETCD])
+    assert "pinned in the repository" in refused.value.message
+    assert "proves nothing" in refused.value.message
+    assert leftovers(fresh_cache) == []
 
 
 def test_a_binary_without_a_release_says_that_go_builds_it(mirror, fresh_cache):
@@ -162,31 +207,29 @@ def test_a_binary_without_a_release_says_that_go_builds_it(mirror, fresh_cache):
 
 
 @pytest.mark.parametrize(
-    ("binary", "served_file"),
-    [
-        (cluster_binaries.ETCD, f"etcd-{cluster_versions.ETCD}-linux-{ARCH}.tar.gz"),
-        (cluster_binaries.KWOK[1], f"kwokctl-linux-{ARCH}"),
-    ],
-    ids=["sums-file", "github-digest"],
+    "binary",
+    [cluster_binaries.ETCD, cluster_binaries.KWOK[1], cluster_binaries.KUBERNETES[2]],
+    ids=["sums-file", "github-digest", "sha256-file"],
 )
-def test_a_tampered_file_is_refused_and_nothing_installed(
-    binary, served_file, mirror, fresh_cache, tmp_path
+def test_a_mirror_vouching_for_another_binary_is_refused_and_nothing_installed(
+    binary, built, pinned, fresh_cache, tmp_path, monkeypatch
 ):
-    served = next(mirror.rglob(served_file))
-    original = served.read_bytes()
-    served.write_bytes(original[:-1] + bytes([original[-1] ^ 0xFF]))
-    try:
+    """The attacker's mirror serves their binary and a checksum file that matches it."""
+    evil = write_release_hosts(tmp_path / "evil", built | {binary.name: b"#!/bin/sh\nid\n"})
+    with serve_files(evil) as url:
+        monkeypatch.setenv(downloads.MIRROR_VARIABLE, url)
+        assert binary.release is not None
+        release = binary.release(ARCH)
+        assert release.published_sha256() != pins.pinned(release.url), "the mirror vouches"
         with pytest.raises(ToolError, match="Checksum mismatch") as refused:
             binaries.ensure([binary])
-    finally:
-        served.write_bytes(original)
-    assert served_file in refused.value.message
+    assert release.url.rsplit("/", 1)[-1] in refused.value.message
     assert "nothing was installed" in refused.value.hint
     assert leftovers(fresh_cache) == []
 
 
 def test_a_download_cut_short_is_refused_and_nothing_installed(
-    release_hosts, fresh_cache, monkeypatch
+    release_hosts, pinned, fresh_cache, monkeypatch
 ):
     path = f"dl.k8s.io/release/{cluster_versions.KUBERNETES}/bin/linux/{ARCH}/kube-scheduler"
     with serve_files(release_hosts, truncated=frozenset({path})) as url:
@@ -203,7 +246,7 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_unreachable_release_hosts_without_go_say_what_to_install(fresh_cache, monkeypatch):
+def test_unreachable_release_hosts_without_go_say_what_to_install(pinned, fresh_cache, monkeypatch):
     monkeypatch.setenv(downloads.MIRROR_VARIABLE, f"http://127.0.0.1:{closed_port()}")
     with pytest.raises(ToolError, match="release download is unavailable") as refused:
         binaries.ensure([binaries.KUBE_SCORE])
@@ -212,7 +255,9 @@ def test_unreachable_release_hosts_without_go_say_what_to_install(fresh_cache, m
     assert leftovers(fresh_cache) == []
 
 
-def test_unreachable_release_hosts_fall_back_to_the_go_build(fresh_cache, monkeypatch, capfd):
+def test_unreachable_release_hosts_fall_back_to_the_go_build(
+    pinned, fresh_cache, monkeypatch, capfd
+):
     assert GO, "the tools tier needs Go (make prepare)"
     monkeypatch.setenv("PATH", os.environ["PATH"] + os.pathsep + str(Path(GO).parent))
     monkeypatch.setenv(downloads.MIRROR_VARIABLE, f"http://127.0.0.1:{closed_port()}")

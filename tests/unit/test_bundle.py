@@ -6,6 +6,7 @@ first completion) is proven by tests/install/test_bundle_offline.py.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 from tests.helpers import ROOT
 from tutorial_lib.errors import LocalClusterError
 from tutorial_lib.local import bundle, bundle_install
-from tutorial_lib.tools import cache
+from tutorial_lib.tools import cache, pins
 
 MODEL = "huggingface/hub/models--x--y/snapshots/r/model.safetensors"
 FILES = {
@@ -138,3 +139,22 @@ def test_the_installer_runs_under_a_bare_python(tmp_path):
     assert done.returncode == 1
     assert "needs the tutorial's own packages" in done.stderr
     assert "--venv .venv" in done.stderr
+
+
+@pytest.mark.parametrize("pinned_as", ["another binary", "this binary"])
+def test_a_binary_is_installed_only_when_it_is_the_release_the_repository_pins(
+    tmp_path, own_cache, monkeypatch, pinned_as
+):
+    kwok = FILES["bin/kwok-v0.8.0"]
+    sha = hashlib.sha256(kwok if pinned_as == "this binary" else b"the real kwok").hexdigest()
+    pins_file = tmp_path / "release-pins.txt"
+    pins_file.write_text(f"{sha}  {pins.binary_key('kwok-v0.8.0', pins.arch())}\n")
+    monkeypatch.setattr(pins, "PINS_FILE", pins_file)
+    opened = bundle.Bundle(write_bundle(tmp_path))
+    if pinned_as == "this binary":
+        bundle_install.check_pinned_binaries(opened)
+        return
+    with pytest.raises(LocalClusterError, match="not the release the repository pins") as refused:
+        bundle_install.install(opened.path)
+    assert "kwok-v0.8.0" in str(refused.value) and sha in str(refused.value)
+    assert not (own_cache / "bin").exists(), "nothing of the bundle was installed"

@@ -1,4 +1,4 @@
-"""``python -m tutorial_lib.local up | down | status | kubeconfig | prepare | doctor | bundle``.
+"""``python -m tutorial_lib.local up | down | status | prepare | doctor | bundle | ...``.
 
 Each command imports what it needs when it runs: ``install-bundle`` runs under a bare
 ``python3``, before the venv with the Kubernetes client exists.
@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
         "bundle", help="pack everything a first run downloads into one file, for a workshop"
     )
     pack.add_argument("output", type=Path, help="the bundle to write (a .tar file)")
+    commands.add_parser(
+        "pin-releases",
+        help="write the SHA-256 of every release file into the repository (where hosts answer)",
+    )
     unpack = commands.add_parser(
         "install-bundle", help="install everything from a bundle, with no network at all"
     )
@@ -62,6 +66,10 @@ def _run(args: argparse.Namespace) -> int:
             f"{args.output}: {manifest.size / 2**30:.2f} GiB, {len(manifest.files)} files, "
             f"for {manifest.machine} and Python {manifest.python}"
         )
+    elif args.command == "pin-releases":
+        from tutorial_lib.local import release_pins
+
+        print(f"{release_pins.write()} pins written to {release_pins.pins.PINS_FILE}")
     elif args.command == "kubeconfig":
         from tutorial_lib.local import paths
 

@@ -118,7 +118,7 @@ def command(binary: Path, types_file: Path) -> list[str]:
         # One process per cluster (the daemon's pid file): no dead process's lease to wait
         # out after a restart (controller-runtime's default, 15 s) before deciding anything.
         "--disable-leader-election",
-        f"--metrics-port={ports.karpenter_metrics()}",  # it binds every interface
+        f"--metrics-port={ports.karpenter_metrics()}",  # on 127.0.0.1 (patches.KARPENTER)
         f"--health-probe-port={ports.karpenter_health()}",
         "--log-level=info",
     ]

@@ -13,12 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tutorial_lib.errors import LocalClusterError
-from tutorial_lib.local import versions
-from tutorial_lib.tools import binaries, downloads
+from tutorial_lib.local import patches, versions
+from tutorial_lib.tools import binaries, downloads, gopatch
 from tutorial_lib.tools.binaries import Binary
 
 KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
-KWOK_COMMANDS = ("kwok", "kwokctl")
 
 
 def _kubernetes_module_dir() -> Path:
@@ -143,53 +142,62 @@ def _build_etcd(dest: Path) -> None:
     )
 
 
-def _download_kubernetes(name: str) -> Callable[[Path], None]:
-    def download(dest: Path) -> None:
-        url = f"https://dl.k8s.io/release/{versions.KUBERNETES}/bin/linux/{binaries.arch()}/{name}"
-        downloads.file_with_sha256(url, dest)
+def _kubernetes_release(name: str) -> Callable[[str], downloads.Release]:
+    def release(arch: str) -> downloads.Release:
+        return downloads.RawFile(
+            f"https://dl.k8s.io/release/{versions.KUBERNETES}/bin/linux/{arch}/{name}"
+        )
 
-    return download
+    return release
 
 
-def _download_etcd(dest: Path) -> None:
+def _etcd_release(arch: str) -> downloads.Release:
     base = f"https://github.com/etcd-io/etcd/releases/download/{versions.ETCD}"
-    folder = f"etcd-{versions.ETCD}-linux-{binaries.arch()}"
-    downloads.archive_member(base, "SHA256SUMS", f"{folder}.tar.gz", f"{folder}/etcd", dest)
+    folder = f"etcd-{versions.ETCD}-linux-{arch}"
+    return downloads.ArchiveMember(
+        f"{base}/{folder}.tar.gz", f"{base}/SHA256SUMS", f"{folder}/etcd"
+    )
 
 
-def _download_kwok(name: str) -> Callable[[Path], None]:
+def _kwok_release(name: str) -> Callable[[str], downloads.Release]:
     """No sums file for kwok's raw binaries: GitHub's release API states their digests."""
 
-    def download(dest: Path) -> None:
-        asset = f"{name}-linux-{binaries.arch()}"
-        downloads.github_asset("kubernetes-sigs/kwok", versions.KWOK, asset, dest)
+    def release(arch: str) -> downloads.Release:
+        return downloads.GitHubAsset("kubernetes-sigs/kwok", versions.KWOK, f"{name}-linux-{arch}")
 
-    return download
+    return release
 
 
-ETCD = Binary("etcd", versions.ETCD, _build_etcd, _download_etcd)
+ETCD = Binary("etcd", versions.ETCD, _build_etcd, _etcd_release)
 KUBERNETES = tuple(
-    Binary(name, versions.KUBERNETES, _build_kubernetes(name), _download_kubernetes(name))
+    Binary(name, versions.KUBERNETES, _build_kubernetes(name), _kubernetes_release(name))
     for name in KUBERNETES_COMMANDS
 )
-KWOK = tuple(
+#: kwok with its kubelet API closed to clients without the cluster's certificate (patches.py);
+#: kwokctl as published.
+KWOK = (
     Binary(
-        name,
+        "kwok",
+        versions.KWOK + versions.PATCHED,
+        gopatch.go_build(patches.KWOK, f"{versions.KWOK_MODULE}/cmd/kwok", "kwok"),
+    ),
+    Binary(
+        "kwokctl",
         versions.KWOK,
-        binaries.go_install(f"sigs.k8s.io/kwok/cmd/{name}", versions.KWOK),
-        _download_kwok(name),
-    )
-    for name in KWOK_COMMANDS
+        binaries.go_install(f"{versions.KWOK_MODULE}/cmd/kwokctl", versions.KWOK),
+        _kwok_release("kwokctl"),
+    ),
 )
 PROMETHEUS = binaries.prometheus_binary("prometheus")
-#: No release binary of the kwok provider exists (Karpenter ships images): always built.
+#: No release binary of the kwok provider exists (Karpenter ships images): always built, with
+#: its ports on loopback (patches.py).
 KARPENTER = Binary(
     "karpenter-kwok",
-    versions.KARPENTER,
-    binaries.go_install(
+    versions.KARPENTER + versions.PATCHED,
+    gopatch.go_build(
+        patches.KARPENTER,
         f"{versions.KARPENTER_MODULE}/kwok",
-        versions.KARPENTER,
-        build_name="karpenter-kwok",
+        "karpenter-kwok",
         toolchain="auto",
     ),
 )

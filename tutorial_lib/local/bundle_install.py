@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tutorial_lib.errors import LocalClusterError
 from tutorial_lib.local.bundle import Bundle
-from tutorial_lib.tools import cache, gomodules
+from tutorial_lib.tools import cache, gomodules, pins
 
 #: The clone the notebook venv installs in editable mode (``pip install -e``).
 PROJECT = Path(__file__).resolve().parents[2]
@@ -27,9 +27,27 @@ def pyproject_digest(project: Path = PROJECT) -> str:
     return hashlib.sha256((project / "pyproject.toml").read_bytes()).hexdigest()[:12]
 
 
+def check_pinned_binaries(bundle: Bundle) -> None:
+    """Refuse a bundle whose binary is not the release the repository pins for it.
+
+    A binary without a pin (built from the Go module proxy, as an offline machine's bundle
+    is) has only the bundle's own manifest to answer for it.
+    """
+    for name, sha in bundle.files("bin/").items():
+        pin = pins.pinned(pins.binary_key(name.removeprefix("bin/"), pins.arch()))
+        if pin is not None and pin != sha:
+            raise LocalClusterError(
+                f"The bundle {bundle.path} holds a {name.removeprefix('bin/')} that is not the "
+                f"release the repository pins: SHA-256 {sha}, pinned {pin}.",
+                "Do not install it: ask its maker how it was made, or make a bundle yourself "
+                "with `python -m tutorial_lib.local bundle`.",
+            )
+
+
 def install(path: Path, venv: Path | None = None) -> None:
     """Everything from the bundle at ``path`` that is not here yet; ``venv``: the notebook's."""
     bundle = Bundle(path)
+    check_pinned_binaries(bundle)
     for name in bundle.unpack("bin/", cache.bin_dir()):
         print(f"From the bundle: {name}")
     for name in bundle.unpack("gomod/", gomodules.cache_dir()):

@@ -188,19 +188,21 @@ def kwokctl_config(bins: dict[str, Path]) -> dict[str, object]:
             # The runtime bridge creates these per pod: kubectl logs and port-forward.
             "enableCRDs": ["Logs", "PortForward"],
         },
-        "componentsPatches": _etcd_over_tls(pki_dir()),
+        "componentsPatches": _certificates_between_components(pki_dir()),
     }
 
 
-def _etcd_over_tls(pki: Path) -> list[dict[str, object]]:
-    """Etcd over TLS, answering only clients with a certificate of the cluster's own CA.
+def _certificates_between_components(pki: Path) -> list[dict[str, object]]:
+    """Etcd and kwok's kubelet API answer only clients with a certificate of the cluster's CA.
 
     kwokctl starts etcd on plain HTTP with no authentication: on loopback, yet any account
     on the machine could read and write every object past RBAC (the audit's C2). The API
     server connects with kwokctl's admin certificate (server and client use, SAN
-    127.0.0.1); the keys live in the state folder, which is its owner's only. Also: without
-    a default route (a laptop off the network, a workshop with the bundle) the API server
-    finds no address to advertise and exits, so it advertises loopback.
+    127.0.0.1); the keys live in the state folder, which is its owner's only. The same
+    certificate is its client certificate for the kubelet API (logs, port-forward), which
+    the tutorial's kwok demands (``patches.KWOK``). Also: without a default route (a laptop
+    off the network, a workshop with the bundle) the API server finds no address to
+    advertise and exits, so it advertises loopback.
     """
     client, peer = (
         f"https://127.0.0.1:{ports.etcd_client()}",
@@ -225,6 +227,8 @@ def _etcd_over_tls(pki: Path) -> list[dict[str, object]]:
         _arg("etcd-cafile", ca),
         _arg("etcd-certfile", cert),
         _arg("etcd-keyfile", key),
+        _arg("kubelet-client-certificate", cert),
+        _arg("kubelet-client-key", key),
         _arg("advertise-address", "127.0.0.1"),
     ]
     return [{"name": "etcd", "extraArgs": etcd}, {"name": "kube-apiserver", "extraArgs": apiserver}]

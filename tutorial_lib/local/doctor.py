@@ -176,7 +176,7 @@ def _go(missing: Missing, releases: bool) -> Finding | None:
     to_build = [
         b.name
         for b in binaries.FIRST_RUN
-        if b.name in missing.binaries and not (downloadable and b.download)
+        if b.name in missing.binaries and not (downloadable and b.release)
     ]
     if not to_build:
         return None

