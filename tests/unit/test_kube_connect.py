@@ -38,6 +38,18 @@ def test_missing_kubeconfig_names_the_fix(tmp_path, monkeypatch, no_local_cluste
     assert "python -m tutorial_lib.local up" in error.value.hint
 
 
+def test_a_kubeconfig_that_is_not_yaml_is_named_with_the_line(
+    tmp_path, monkeypatch, no_local_cluster
+):
+    broken = tmp_path / "config.yaml"
+    broken.write_text("apiVersion: v1\nclusters: [\n  - bad\n")
+    monkeypatch.setenv("KUBECONFIG", str(broken))
+    with pytest.raises(ClusterError) as error:
+        tl.connect(context="eks")
+    assert "config.yaml" in error.value.message and "line 3" in error.value.message
+    assert "\n" not in error.value.message, "one line"
+
+
 def test_unknown_context_is_reported_as_such(kubeconfig, no_local_cluster):
     with pytest.raises(ClusterError, match="typo"):
         tl.connect(context="typo")

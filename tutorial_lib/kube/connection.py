@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import urllib3
+import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
@@ -169,9 +170,10 @@ def from_kubeconfig(
         if chosen not in {c["name"] for c in contexts}:
             raise config.ConfigException(f"no context {chosen!r}")
         api = config.new_client_from_config(config_file=str(kubeconfig), context=chosen)
-    except (config.ConfigException, OSError, KeyError, TypeError) as exc:
+    except (config.ConfigException, OSError, KeyError, TypeError, yaml.YAMLError) as exc:
         raise ClusterError(
-            f"Cannot use kubeconfig {kubeconfig} (context {context or 'current'}): {exc}",
+            f"Cannot use kubeconfig {kubeconfig} (context {context or 'current'}): "
+            + " ".join(str(exc).split()),
             "Set KUBECONFIG or pass context=..., or use the local cluster: "
             "python -m tutorial_lib.local up",
         ) from exc

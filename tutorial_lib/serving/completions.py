@@ -55,23 +55,50 @@ class Completion:
         )
 
 
+def root_url(base_url: str) -> str:
+    """``base_url`` as vLLM's root (``http://host:port``), or at once a clear error.
+
+    Without a scheme every request fails the same way, and retrying for a minute would only
+    hide the typo.
+    """
+    if not base_url.startswith(("http://", "https://")):
+        raise ServingError(
+            f"{base_url!r} is not a URL vLLM can be reached at: it needs http:// or https://.",
+            f"Write http://{base_url.removeprefix('//')} (a port-forward's URL, e.g. "
+            "tl.port_forward(cluster).url, is one already).",
+        )
+    return base_url.rstrip("/")
+
+
 def client(base_url: str, timeout: float = 120.0) -> openai.OpenAI:
     """An OpenAI client for vLLM at ``base_url`` (vLLM needs no API key unless set)."""
     return openai.OpenAI(
-        base_url=base_url.rstrip("/") + "/v1", api_key="not-needed", timeout=timeout, max_retries=0
+        base_url=root_url(base_url) + "/v1", api_key="not-needed", timeout=timeout, max_retries=0
     )
 
 
 def wait_until_serving(base_url: str, attempts: int = 30, delay: float = 2.0) -> None:
-    """Bounded retries on ``/health``: a just-started server refuses connections at first."""
+    """Bounded retries on ``/health``: a just-started server refuses connections at first.
+
+    A 404 is no start-up: something else answers there (or the URL ends in ``/v1``).
+    """
+    health = root_url(base_url) + "/health"
     last = ""
     for _ in range(attempts):
         try:
-            if httpx.get(base_url.rstrip("/") + "/health", timeout=5).status_code == 200:
-                return
-            last = "health check did not return 200"
+            status = httpx.get(health, timeout=5).status_code
         except httpx.HTTPError as exc:
             last = str(exc)
+        else:
+            if status == 200:
+                return
+            if status == 404:
+                raise ServingError(
+                    f"{health} answered 404: what listens at {base_url} is not vLLM's root.",
+                    "Give the server's root URL, without /v1 (vLLM serves /health and /v1/...): "
+                    "a port-forward to the vLLM Service, e.g. tl.port_forward(cluster).url.",
+                )
+            last = f"/health answered {status}"
         time.sleep(delay)
     raise NotReadyError(
         f"vLLM at {base_url} did not answer /health after {attempts} tries ({last}).",
