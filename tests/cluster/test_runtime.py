@@ -25,6 +25,22 @@ def vllm_pod(connection: tl.Connection) -> V1Pod | None:
     return current[0] if current else None
 
 
+def rolled_out_pod(connection: tl.Connection) -> V1Pod | None:
+    """The pod of the Deployment's current template, once it exists.
+
+    When ``apply`` changed the template (an earlier test in the lane left it changed), the
+    old ReplicaSet's pod may still run for a moment and then goes: not the pod to watch.
+    """
+    deploy = connection.apps.read_namespaced_deployment(tl.names.DEPLOYMENT, NS)
+    status = deploy.status
+    if (status.observed_generation or 0) < deploy.metadata.generation:
+        return None
+    if (status.updated_replicas or 0) < (deploy.spec.replicas or 0):
+        return None
+    current = objects.pods(connection, NS, {"app": "vllm"})
+    return max(current, key=lambda p: p.metadata.creation_timestamp) if current else None
+
+
 def ready(pod: V1Pod | None) -> bool:
     return pod is not None and objects.ready(pod)
 
@@ -54,9 +70,9 @@ def started(connection):
         )
     tl.apply(connection, connection.overlay)
     running = eventually(
-        lambda: (p := vllm_pod(connection)) is not None and p.status.phase == "Running" and p,
+        lambda: (p := rolled_out_pod(connection)) is not None and p.status.phase == "Running" and p,
         timeout=120,
-        what="the vLLM pod Running",
+        what="the vLLM pod of the manifests' template Running",
     )
     early = {"ready": ready(running), "health": health_through_pod(connection, running)}
     pod = tl.wait_ready(connection, timeout=300)

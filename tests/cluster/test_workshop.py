@@ -306,6 +306,24 @@ def test_an_attendee_cannot_open_a_service_to_the_outside(workshop, monkeypatch,
     assert f"services.{kind.lower()}s=0" in proc.stderr, proc.stderr
 
 
+def test_an_attendee_cannot_give_a_service_external_ips(workshop, monkeypatch):
+    """externalIPs capture traffic for an address on every node (CVE-2020-8554)."""
+    me = attendee(workshop, ATTENDEES[0], monkeypatch)
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "capture"},
+        "spec": {"selector": {"app": "vllm"}, "ports": [{"port": 53}], "externalIPs": ["8.8.8.8"]},
+    }
+    proc = me.run_kubectl("create", "-n", me.namespace, "-f", "-", input=yaml.safe_dump(service))
+    assert proc.returncode != 0, "the attendee's Service with externalIPs was created"
+    assert "CVE-2020-8554" in proc.stderr, proc.stderr
+    del service["spec"]["externalIPs"]  # the same Service without them is the attendee's right
+    created = me.run_kubectl("create", "-n", me.namespace, "-f", "-", input=yaml.safe_dump(service))
+    assert created.returncode == 0, created.stderr
+    me.run_kubectl("delete", "-n", me.namespace, "service", "capture")
+
+
 def test_a_room_is_in_force_when_create_returns(folder):
     """Until the controller-manager counts a quota, the API server admits what it would refuse.
 

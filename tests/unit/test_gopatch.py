@@ -36,4 +36,3 @@ def test_a_patch_that_no_longer_fits_stops_the_build(proxy, tmp_path, old):
     with pytest.raises(ToolError, match=r"no longer fits server\.go") as stopped:
         patch(old).apply(tmp_path / "src")
     assert "nothing was built" in stopped.value.hint
-

@@ -6,6 +6,7 @@ import dataclasses
 import time
 
 import pandas as pd
+import yaml
 
 from tutorial_lib import names
 from tutorial_lib.errors import ClusterError
@@ -97,7 +98,33 @@ def _in_force(cluster: Connection, name: str) -> bool:
         cluster.core.list_namespaced_service_account, name, field_selector="metadata.name=default"
     ).items
     counted = all(q.status and q.status.hard == q.spec.hard for q in quotas)
-    return bool(quotas) and counted and bool(accounts)
+    return bool(quotas) and counted and bool(accounts) and _external_ips_refused(cluster, name)
+
+
+#: What the rooms' admission policy (``manifests/workshop/cluster.yaml``) must refuse.
+_EXTERNAL_IPS_PROBE = {
+    "apiVersion": "v1",
+    "kind": "Service",
+    "metadata": {"name": "in-force-probe"},
+    "spec": {"ports": [{"port": 80}], "externalIPs": ["192.0.2.1"]},
+}
+
+
+def _external_ips_refused(cluster: Connection, name: str) -> bool:
+    """Whether the policy against externalIPs holds in the room yet (a server-side dry run).
+
+    The API server enforces a new ValidatingAdmissionPolicy only once it has compiled it.
+    """
+    proc = cluster.run_kubectl(
+        "create",
+        "--dry-run=server",
+        "-n",
+        name,
+        "-f",
+        "-",
+        input=yaml.safe_dump(_EXTERNAL_IPS_PROBE),
+    )
+    return proc.returncode != 0 and "externalIPs" in proc.stderr
 
 
 def _wait_in_force(cluster: Connection, attendees: list[str]) -> None:
@@ -107,11 +134,12 @@ def _wait_in_force(cluster: Connection, attendees: list[str]) -> None:
         if time.monotonic() > deadline:
             raise ClusterError(
                 f"The rooms {', '.join(waiting)} were not in force after "
-                f"{IN_FORCE_TIMEOUT:.0f} s: their quota is not counted yet, or their default "
-                "ServiceAccount is missing. Do not hand them out.",
+                f"{IN_FORCE_TIMEOUT:.0f} s: their quota is not counted yet, their default "
+                "ServiceAccount is missing, or the policy against externalIPs does not hold. "
+                "Do not hand them out.",
                 f"kubectl describe resourcequota -n {waiting[0]} (no 'Used' column: the "
                 "controller-manager's resourcequota controller is not running); kubectl get "
-                f"serviceaccounts -n {waiting[0]}",
+                f"serviceaccounts -n {waiting[0]}; kubectl get validatingadmissionpolicies",
             )
         time.sleep(0.3)
 
