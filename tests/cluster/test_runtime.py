@@ -15,7 +15,7 @@ from tests.helpers import eventually
 from tutorial_lib.domain.startup import parse_startup_log
 from tutorial_lib.kube import objects
 from tutorial_lib.local import cluster as local
-from tutorial_lib.local.runtime import MODEL_ID
+from tutorial_lib.local.runtime import MODEL_ID, VLLM_VERSION
 
 NS = tl.names.NAMESPACE
 
@@ -107,6 +107,9 @@ def test_kubectl_logs_through_the_api_server_show_vllm_startup_figures(serving):
     predicted = tl.sizing.kv_cache_capacity(model, 1, max_model_len=4096).tokens
     assert abs(figures.kv_cache_tokens - predicted) / predicted < 0.005, (figures, predicted)
     assert figures.max_concurrency_tokens == 4096
+    # The launcher's answers: vLLM's own CPU version, and no warm-up batch in eager mode.
+    assert f"version {VLLM_VERSION}" in proc.stdout and "CPU_ATTN" in proc.stdout
+    assert "Warming up model" not in proc.stdout
 
 
 def test_service_port_forward_serves_completions_chat_and_metrics(serving):

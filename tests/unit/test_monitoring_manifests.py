@@ -20,7 +20,7 @@ from tutorial_lib.serving import vllm_metrics
 from tutorial_lib.tools import manifests, monitoring
 
 OBJECTS = {obj["kind"]: obj for obj in manifests.render(monitoring.MONITORING)}
-SCRAPE = (Path(__file__).parent / "fixtures" / "vllm-0.32-cpu-metrics.txt").read_text()
+SCRAPE = (Path(__file__).parent / "fixtures" / "vllm-0.26-cpu-metrics.txt").read_text()
 VLLM_METRIC = re.compile(r"vllm:[a-z0-9_:]+")
 
 
@@ -67,7 +67,7 @@ def test_an_unknown_dashboard_query_names_the_panels():
 
 
 def test_rules_and_dashboard_query_only_metrics_vllm_exposes():
-    """Each vllm: name in the PromQL exists in a scrape of a real vLLM (0.32, CPU build)."""
+    """Each vllm: name in the PromQL exists in a scrape of a real vLLM (0.26, CPU build)."""
     exposed = set(vllm_metrics.parse(SCRAPE)["sample"])
     used = {name for expr in monitoring.expressions() for name in VLLM_METRIC.findall(expr)}
     assert len(used) >= 5, used

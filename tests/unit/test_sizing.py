@@ -20,7 +20,7 @@ MISTRAL_AWQ = ModelSpec.preset("TheBloke/Mistral-7B-v0.1-AWQ")
 
 
 def test_smollm2_one_gib_matches_vllm_cpu_log_exactly():
-    # vLLM 0.32 (CPU) with VLLM_CPU_KVCACHE_SPACE=1 printed 46,592 tokens (and 22.75x at
+    # vLLM 0.32 and 0.26 (CPU) with VLLM_CPU_KVCACHE_SPACE=1 printed 46,592 tokens (22.75x at
     # --max-model-len=2048, 11.38x at the manifests' 4096).
     capacity = kv_cache_capacity(SMOL, kv_cache_gib=1, max_model_len=2048)
     assert capacity.tokens == 46_592

@@ -174,10 +174,10 @@ def test_truncated_log_keeps_what_it_read():
 
 
 def test_local_cpu_runtime_log_as_kubectl_logs_serves_it():
-    # vLLM 0.32 (CPU build) with VLLM_CPU_KVCACHE_SPACE=1, in the CRI format kwok serves.
-    figures = parse("cpu_v0.32_local.log")
+    # vLLM 0.26 (CPU build) with VLLM_CPU_KVCACHE_SPACE=1, in the CRI format kwok serves.
+    figures = parse("cpu_v0.26_local.log")
     assert figures.found() == {
-        "weights_load_seconds": 0.38,
+        "weights_load_seconds": 0.19,
         "kv_cache_gib": 1.0,
         "kv_cache_tokens": 46592,
         "max_concurrency": 11.38,
@@ -219,7 +219,7 @@ def test_the_one_line_block_counts_with_or_without_the_hash(line):
 
 def test_side_by_side_keeps_token_counts_whole_and_says_what_a_log_does_not_state():
     table = side_by_side(
-        {"blog": parse_blog(), "local": parse("cpu_v0.32_local.log")}, missing="not on CPU"
+        {"blog": parse_blog(), "local": parse("cpu_v0.26_local.log")}, missing="not on CPU"
     )
     assert table.loc["kv_cache_tokens", "blog"] == 123472  # the post's, an int, not 123472.00
     assert isinstance(table.loc["kv_cache_tokens", "local"], int)

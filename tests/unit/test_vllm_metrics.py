@@ -1,4 +1,4 @@
-"""Reading vLLM's /metrics: a scrape recorded from the local vLLM 0.32 and hand-made histograms."""
+"""Reading vLLM's /metrics: a scrape recorded from the local vLLM 0.26 and hand-made histograms."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from tutorial_lib.errors import MetricsError
 from tutorial_lib.serving import vllm_metrics
 
-SCRAPE = (Path(__file__).parent / "fixtures" / "vllm-0.32-cpu-metrics.txt").read_text()
+SCRAPE = (Path(__file__).parent / "fixtures" / "vllm-0.26-cpu-metrics.txt").read_text()
 
 
 def histogram(buckets: dict[str, int]) -> str:
@@ -74,7 +74,7 @@ def test_histogram_without_observations_is_nan():
     assert math.isnan(vllm_metrics.histogram_quantile(table, "demo_seconds", 0.5))
 
 
-def test_summary_reads_the_recorded_request():
+def test_summary_reads_the_recorded_scrape():
     summary = vllm_metrics.summary(vllm_metrics.parse(SCRAPE)).set_index("metric")
-    assert summary.loc["vllm:generation_tokens_total", "value"] == "10"
+    assert summary.loc["vllm:generation_tokens_total", "value"] == "560"  # 3 chats, 16 x 32
     assert summary.loc["vllm:time_to_first_token_seconds", "value"].startswith("p50 ")

@@ -25,8 +25,8 @@ from tutorial_lib.local import paths
 from tutorial_lib.tools import binaries, cache
 from tutorial_lib.tools.progress import run_logged
 
-VLLM_VERSION = "0.32.0"
-TORCH_VERSION = "2.13.0"
+VLLM_VERSION = "0.26.0"
+TORCH_VERSION = "2.11.0"
 #: PyTorch's CPU-only wheels: a torch without the 2.7 GiB of CUDA libraries PyPI's CUDA build
 #: needs (its size is not measured here: this machine reaches PyPI only). Tried first; PyPI is
 #: the fallback every machine (and CI) can take.
@@ -279,4 +279,4 @@ def smoke(runtime: Runtime) -> str:
             f"The vLLM runtime does not start: {proc.stderr[-1500:]}",
             f"Remove {runtime.venv} and run `make prepare` again.",
         )
-    return proc.stdout.strip()
+    return (proc.stdout.strip().splitlines() or [""])[-1]  # the version, after log lines

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tutorial_lib.errors import MetricsError
 
-#: Old name -> current name (vLLM V1 engine; checked against vLLM 0.32's /metrics). Not a
+#: Old name -> current name (vLLM V1 engine; checked against vLLM 0.26's /metrics). Not a
 #: rename, so not here: ``vllm:cpu_cache_usage_perc`` measured V0's CPU swap space for KV-cache
 #: blocks, not the GPU's KV cache; it was deprecated in vLLM 0.8 without a replacement (V1 no
 #: longer swaps KV cache to the CPU) and then hidden (vLLM PRs #14136 and #15458).
