@@ -23,7 +23,10 @@ def base_model(connection, monkeypatch) -> Iterator[tl.Connection]:
     yield connection
 
 
-def test_a_chat_with_a_base_model_is_refused_with_the_reason_and_ask_completes(base_model):
+def test_a_base_model_completes_refuses_chats_with_the_reason_and_serves_notebooks_05_and_06(
+    base_model,
+):
+    """One test, so the model is switched once (a vLLM start each way), not once per check."""
     with tl.port_forward(base_model) as tunnel:
         assert not tl.has_chat_template(tunnel.url)
         with pytest.raises(tl.errors.NoChatTemplate) as refused:
@@ -33,14 +36,11 @@ def test_a_chat_with_a_base_model_is_refused_with_the_reason_and_ask_completes(b
     assert "base model" in refused.value.message and "tl.complete" in refused.value.hint
     assert "chat template" in str(refused.value.__cause__)  # vLLM's own words, kept
     assert answer.completion_tokens > 0 and answer.text
+    for name in ("05_monitoring.ipynb", "06_smoke_test.ipynb"):
+        execute(NOTEBOOKS / name)  # the kernel inherits VLLM_TUTORIAL_OVERLAY=local-base
 
 
 def test_the_instruct_stand_in_takes_chats(serving):
     with tl.port_forward(serving) as tunnel:
         assert tl.has_chat_template(tunnel.url)
         assert tl.chat(tunnel.url, "What is Kubernetes?", max_tokens=5).completion_tokens > 0
-
-
-@pytest.mark.parametrize("name", ["05_monitoring.ipynb", "06_smoke_test.ipynb"])
-def test_notebook_passes_with_a_base_model(base_model, name):
-    execute(NOTEBOOKS / name)  # the kernel inherits VLLM_TUTORIAL_OVERLAY=local-base
