@@ -9,8 +9,10 @@ bottom and that it runs again; a failure says which pass broke.
 Loaded for every pytest run (``-p tests.nbmake_twice`` in pyproject.toml); it changes only
 what ``--nbmake`` collects, and ``--nbmake-once`` leaves nbmake as it is (the workshop
 test's attendees run their notebooks once, as a room's first hour does). Every exercise's
-``%%solution`` runs under it (the kernels inherit ``VLLM_TUTORIAL_SOLUTIONS=run``), so each
-is proven to work; a reader's Run All leaves them hidden (the browser tier checks that).
+``%%solution`` runs in the first pass (the kernels inherit ``VLLM_TUTORIAL_SOLUTIONS=run``),
+so each is proven to work; the second pass is a reader's Run All pressed again, with the
+solutions hidden as a reader's are: it proves the notebook and its checks need none of them,
+and it does not pay twice for a solution that rolls out a Deployment (notebooks 03 and 08).
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ from nbmake.pytest_items import NotebookFailedException, NotebookFile, NotebookI
 from tutorial_lib.api import solutions
 
 SECOND_PASS = "In the second run in the same kernel (a reader running the notebook again):\n"
+#: Between the passes: the solutions hidden again, as a reader's Run All leaves them.
+HIDE_SOLUTIONS = f"%env {solutions.SOLUTIONS_ENV}=hidden"
 
 
 def twice(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The notebook followed by a copy of its code cells, as Run All pressed twice runs it."""
     again = [nbformat.v4.new_code_cell(c.source) for c in notebook.cells if c.cell_type == "code"]
-    notebook.cells += again
+    notebook.cells += [nbformat.v4.new_code_cell(HIDE_SOLUTIONS), *again]
     return notebook
 
 
@@ -46,7 +50,7 @@ def in_which_pass(error: NotebookError, first_pass_cells: int) -> NotebookError:
     return NotebookError(
         summary=f"second run: {error.summary}",
         trace=SECOND_PASS + error.trace,
-        failing_cell_index=error.failing_cell_index - first_pass_cells,
+        failing_cell_index=max(error.failing_cell_index - first_pass_cells - 1, 0),
     )
 
 

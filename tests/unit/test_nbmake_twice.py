@@ -38,6 +38,21 @@ def test_each_notebook_runs_twice_in_one_kernel_and_a_failure_names_its_run(pyte
     once.assert_outcomes(passed=1)  # what fails only when run again passes when run once
 
 
+def test_a_solution_runs_in_the_first_run_and_is_hidden_in_the_second(pytester, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    write(
+        pytester,
+        "exercise",
+        "import tutorial_lib",
+        "%%solution\nopen('solutions.txt', 'a').write('ran\\n')",
+    )
+
+    result = pytester.runpytest_subprocess("--nbmake", "-p", "tests.nbmake_twice")
+
+    result.assert_outcomes(passed=1)
+    assert (pytester.path / "solutions.txt").read_text() == "ran\n", "once: the first run only"
+
+
 def test_the_unit_tier_reads_the_notebooks_and_not_a_running_lanes_doubled_copy(tmp_path):
     for name in ("07_cleanup_and_costs.ipynb", ".07_cleanup_and_costs-twice-_9ch056g.ipynb"):
         (tmp_path / name).write_text("{}")
