@@ -6,7 +6,7 @@ The budget is a design constraint (docs/decisions.md, *The suite's budget*): fro
 clone on 2 cores, at most 45 minutes with every cache empty and 25 with warm caches; CI's
 hard limit is 90. Each tier is one ``make`` target, so a contributor can run any of them
 alone. The tiers that need no local cluster of the suite's (lint and the unit tier, the
-unit tier under the other Pythons, the tools) run beside the cluster's lanes, at a lower
+unit tier under the oldest Python, the tools) run beside the cluster's lanes, at a lower
 priority, on the cores the lanes leave idle: the lanes and notebook 09 after them are the
 serial path. The suite stops after the first stage in which a tier fails and still prints
 the table, so a red run says where the time went too.
@@ -65,7 +65,7 @@ TIERS = [
         uses_cluster=True,
         beside=(
             Tier("lint, layer contracts, unit tests", "check"),
-            Tier("unit tests under the other Pythons", "test-pythons"),
+            Tier("unit tests under the oldest Python", "test-pythons"),
             Tier("tools and install", "test-tools"),
         ),
     ),
