@@ -270,7 +270,11 @@ class Plan:
 
     @property
     def headroom_gib(self) -> float:
-        """The GPU memory outside vLLM's budget: where vLLM up to 0.19 puts the CUDA graphs."""
+        """The GPU memory outside vLLM's budget: where graphs captured after the sizing go.
+
+        vLLM 0.14 (the blog's) and 0.26's default V2 model runner capture them there; the V1
+        runner counts an estimate into the budget since 0.21 (docs/benchmarks.md).
+        """
         return self.gpu.total_gib - self.budget_gib
 
     @property
