@@ -45,7 +45,7 @@ doctor: setup
 ## by nbmake) in random order in lanes, and beside the lanes, at a lower priority, lint and
 ## layer contracts with the unit tier (check), the unit tier under the oldest Python and
 ## tools and install (the policy engine, promtool, the manifest linters, the lowest pinned
-## versions, the offline bundle); then notebook 09's comparison alone. The browser tier (JupyterLab in
+## versions, the offline bundle); then notebook 09 alone. The browser tier (JupyterLab in
 ## headless Chromium, as a reader) runs in the lanes, on each lane's cluster. Ends with a
 ## table of each tier's wall time and vLLM starts; the budget (docs/decisions.md): 45 min
 ## from a fresh clone with empty caches, 25 min warm. Before a pull request, `make check`.

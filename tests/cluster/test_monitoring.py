@@ -78,7 +78,7 @@ def test_deleting_the_servicemonitor_removes_the_target_and_applying_brings_it_b
 
 
 def test_a_shorter_interval_reaches_prometheus_and_its_samples_are_the_scrapes(serving):
-    """Notebook 10's load-test setting: a 2 s interval, read back as one row per scrape."""
+    """Notebook 09's load-test setting: a 2 s interval, read back as one row per scrape."""
     url = local_monitoring.url()
     endpoints = tl.get(serving, "servicemonitor/vllm")["spec"]["endpoints"]
     fast = [{**endpoint, "interval": "2s", "scrapeTimeout": "2s"} for endpoint in endpoints]
