@@ -222,6 +222,20 @@ def test_show_logs_prints_live_and_returns_the_lines(serving, capsys):
     assert shown and capsys.readouterr().out.splitlines() == shown
 
 
+def test_apply_names_a_missing_file_and_applies_a_folder_of_yml(connection, namespace, tmp_path):
+    """The audit's M7 on the real API server: one line naming the file, and ``*.yml`` read."""
+    with pytest.raises(tl.errors.ManifestError) as missing:
+        tl.apply(connection, tmp_path / "no-such.yaml")
+    assert "no-such.yaml" in missing.value.message
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    meta = {"name": "from-a-yml", "namespace": namespace}
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"a": "1"}}
+    (folder / "config.yml").write_text(yaml.safe_dump(config))
+    assert list(tl.apply(connection, folder)["action"]) == ["created"]
+    assert connection.core.read_namespaced_config_map("from-a-yml", namespace).data == {"a": "1"}
+
+
 @pytest.mark.timeout(120)  # a follow that ignored its timeout would hang here
 def test_following_a_quiet_log_with_a_timeout_returns_without_lines(serving):
     lines = list(tl.logs(serving, follow=True, since=1, grep="no line matches this", timeout=3))

@@ -60,14 +60,21 @@ def test_down_closes_every_port_and_up_brings_the_cluster_back(connection):
         timeout=60,
         what="the API server, Prometheus and Karpenter listening before down",
     )
+    # The audit's M6: a reader's own process that names a file of the state folder.
+    reader = subprocess.Popen(
+        ["tail", "-f", str(paths.kubeconfig_path())], stdout=subprocess.DEVNULL
+    )
     try:
         cluster.down()  # raises itself when a process of ours survives
+        assert reader.poll() is None, "down killed the reader's tail -f of the kubeconfig"
         assert not _listening(api), "the API server still answers after down"
         assert not _listening(prometheus), "Prometheus still answers after down"
         assert not _listening(karpenter), "Karpenter still answers after down"
         assert not paths.state_dir().exists()
         assert cache.bin_dir().exists(), "down must keep the binary cache"
     finally:
+        reader.kill()
+        reader.wait()
         # Two ups at once (two terminals): the second waits for the first, no daemon twice.
         other = subprocess.Popen(
             [sys.executable, "-m", "tutorial_lib.local", "up"], stdout=subprocess.PIPE, text=True

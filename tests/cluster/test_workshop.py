@@ -200,22 +200,30 @@ def test_reset_leaves_the_room_and_delete_leaves_nothing(workshop, tmp_path, cap
         assert "No resources found" in proc.stderr, proc.stdout
 
 
-def test_a_room_refuses_a_privileged_pod(workshop):
-    """Pod Security ``restricted`` on every room: nothing that could take over a shared node."""
-    privileged = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "root-on-the-node", "namespace": "attendee-01"},
-        "spec": {
-            "containers": [
-                {"name": "c", "image": "busybox", "securityContext": {"privileged": True}}
-            ]
-        },
-    }
-    proc = tl.connect(local=True).run_kubectl(
-        "create", "--dry-run=server", "-f", "-", input=yaml.safe_dump(privileged)
-    )
-    assert proc.returncode != 0 and 'violates PodSecurity "restricted' in proc.stderr, proc.stderr
+def test_a_room_refuses_a_privileged_pod(workshop, monkeypatch):
+    """Pod Security ``restricted`` on every room: nothing that could take over a shared node.
+
+    The attendee tries it as they can, with their own kubeconfig: a Deployment whose pod is
+    privileged (the audit's M8: not a dry run as admin). The API server warns, and the
+    ReplicaSet's pod is refused.
+    """
+    me = attendee(workshop, "attendee-01", monkeypatch)
+    privileged = _room_deployment("root-on-the-node", securityContext={"privileged": True})
+    proc = me.run_kubectl("create", "-n", me.namespace, "-f", "-", input=yaml.safe_dump(privileged))
+    try:
+        assert 'would violate PodSecurity "restricted' in proc.stderr, proc.stderr
+        eventually(
+            lambda: (
+                "violates PodSecurity"
+                in tl.kubectl(me, "describe", "rs", "-l", "app=root-on-the-node")
+            ),
+            timeout=60,
+            what="the ReplicaSet's FailedCreate for the privileged pod",
+        )
+        pods = me.run_kubectl("get", "pods", "-n", me.namespace, "-l", "app=root-on-the-node")
+        assert "No resources found" in pods.stderr, pods.stdout
+    finally:
+        me.run_kubectl("delete", "-n", me.namespace, "deployment", "root-on-the-node")
 
 
 def _room_deployment(name: str, **container: object) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -9,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tutorial_lib.errors import LocalClusterError
-from tutorial_lib.local import cluster, monitoring, ports
+from tutorial_lib.local import cluster, daemons, monitoring, ports
 
 
 def test_an_offset_moves_every_fixed_port_and_prometheus_url(monkeypatch):
@@ -42,8 +43,10 @@ def state(tmp_path, monkeypatch) -> str:
 def sleeper() -> Iterator[Callable[..., int]]:
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(*argv: str) -> int:
-        proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", *argv])
+    def start(*argv: str, owner: str | None = None) -> int:
+        env = os.environ | ({daemons.OWNER_ENV: owner} if owner else {})
+        command = [sys.executable, "-c", "import time; time.sleep(60)", *argv]
+        proc = subprocess.Popen(command, env=env)
         started.append(proc)
         return proc.pid
 
@@ -53,10 +56,40 @@ def sleeper() -> Iterator[Callable[..., int]]:
         proc.wait()
 
 
-def test_down_takes_the_processes_of_its_state_folder_not_those_of_a_neighbours(state, sleeper):
-    ours = sleeper(f"--config.file={state}/prometheus/prometheus.yml")
-    also_ours = sleeper("--data-dir", state)
-    neighbours = sleeper(f"--config.file={state}-lane-2/prometheus/prometheus.yml")
+def test_down_takes_the_processes_its_cluster_started_and_no_neighbours(state, sleeper):
+    ours = sleeper(f"--config.file={state}/prometheus/prometheus.yml", owner=state)
+    neighbours = sleeper(
+        f"--config.file={state}-lane-2/prometheus/prometheus.yml", owner=f"{state}-lane-2"
+    )
     found = cluster.leftover_pids()
-    assert ours in found and also_ours in found
+    assert ours in found
     assert neighbours not in found, "down would kill the second cluster's Prometheus"
+
+
+def test_down_takes_a_containers_whole_process_group(state):
+    """vLLM's engine renames itself, which leaves its environment unreadable: its group counts."""
+    env = os.environ | {daemons.OWNER_ENV: state, daemons.CONTAINER_ENV: "uid"}
+    leader = subprocess.Popen(
+        ["sh", "-c", "env -i sleep 60 & echo $!; wait"],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert leader.stdout is not None
+        child = int(leader.stdout.readline())
+        assert {leader.pid, child} <= set(cluster.leftover_pids(containers_only=True))
+    finally:
+        os.killpg(leader.pid, 9)
+        leader.wait()
+
+
+def test_down_leaves_a_readers_process_that_names_a_file_of_the_state_folder(state, sleeper):
+    """The audit's M6: ``tail -f`` of a pod's log, an editor on the kubeconfig, a notes file."""
+    readers = [
+        sleeper(f"{state}/pods/ml-models_vllm/logs/vllm-0.log"),
+        sleeper("--data-dir", state),
+        sleeper(f"{state}-notes.txt"),
+    ]
+    assert not set(readers) & set(cluster.leftover_pids())

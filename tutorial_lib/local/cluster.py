@@ -13,7 +13,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import re
 import signal
 import subprocess
 import time
@@ -109,8 +108,13 @@ def pki_dir() -> Path:
 
 
 def kwokctl_env() -> dict[str, str]:
-    """Kwokctl keeps its clusters under our state dir, and finds our kubectl first."""
+    """Kwokctl keeps its clusters under our state dir, and finds our kubectl first.
+
+    The owner marker passes to the control plane kwokctl starts, as to our daemons: ``down``
+    stops the processes that carry it (``leftover_pids``).
+    """
     env = dict(os.environ)
+    env[daemons.OWNER_ENV] = str(paths.state_dir())
     env["KWOK_WORKDIR"] = str(paths.kwok_workdir())
     env["PATH"] = f"{tool_binaries.kubectl().parent}{os.pathsep}{env.get('PATH', '')}"
     return env
@@ -507,37 +511,42 @@ def _up(current: ClusterStatus | None) -> ClusterStatus:
 
 
 def leftover_pids(*, containers_only: bool = False) -> list[int]:
-    """Processes of ours: command line pointing into the state dir, or the daemons' marker.
+    """The processes this cluster started: those that carry its owner marker, and their groups.
 
-    vLLM's own worker processes have neither in their command line, but they inherit the
-    marker variable from the bridge that started them. ``containers_only``: only the
-    processes of pods (they also carry the container marker), not the control plane or the
-    daemons.
+    ``up`` hands the marker to everything it starts (kwokctl's control plane, the daemons,
+    the bridge's containers), and their children inherit it; a process of the reader's
+    that merely names a file of the state folder (an editor, ``tail -f`` of a log) has none,
+    and another account's environment cannot be read at all. A container leads a process
+    group of its own, and its members count too: vLLM's engine renames itself
+    (``setproctitle``), which leaves its environment unreadable. ``containers_only``: only
+    the processes of pods (their leaders also carry the container marker).
     """
-    marker = str(paths.state_dir())
-    owner = f"{daemons.OWNER_ENV}={marker}".encode()
-    # A path in the state folder, not the folder's name as a prefix: a second cluster's
-    # folder (``vllm-tutorial-lane-2``) starts with this one's.
-    inside = re.compile(rf"{re.escape(marker)}(?:/|\s|$)")
+    owner = f"{daemons.OWNER_ENV}={paths.state_dir()}".encode()
+    container = f"{daemons.CONTAINER_ENV}=".encode()
     own = os.getpid()
-    pids = []
+    marked: list[int] = []
+    groups: dict[int, int] = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == own:
             continue
         try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             environ = (proc / "environ").read_bytes().split(b"\0")
-        except OSError:
+            groups[int(proc.name)] = _process_group(proc)
+        except OSError:  # gone, or another account's
             continue
+        ours = owner in environ
         if containers_only:
-            ours = owner in environ and any(
-                v.startswith(f"{daemons.CONTAINER_ENV}=".encode()) for v in environ
-            )
-        else:
-            ours = owner in environ or bool(inside.search(cmdline))
-        if ours and daemons.pid_alive(int(proc.name)):
-            pids.append(int(proc.name))
-    return pids
+            ours = ours and any(v.startswith(container) for v in environ)
+        if ours:
+            marked.append(int(proc.name))
+    leaders = {pid for pid in marked if groups[pid] == pid}
+    members = [pid for pid, group in groups.items() if group in leaders and pid not in marked]
+    return [pid for pid in marked + members if daemons.pid_alive(pid)]
+
+
+def _process_group(proc: Path) -> int:
+    """The process group of ``/proc/<pid>``: the third field after the command's name."""
+    return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[2])
 
 
 def _restart_stale_daemons() -> None:
