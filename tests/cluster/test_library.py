@@ -380,7 +380,8 @@ def test_apply_recovers_from_a_rolling_update_left_by_kubectl_and_wait_names_the
 
     table = tl.apply(connection, ours)  # the tutorial's manifest again: must not be refused
     assert list(table["action"]) == ["configured"]
-    tl.wait_ready(connection, "gpu-app", namespace, timeout=120)
+    back = tl.wait_ready(connection, "gpu-app", namespace, timeout=120)
+    assert back.name == holder.name, "apply stopped the running pod to end a stuck rollout"
     live = tl.get(connection, "deployment/gpu-app", namespace)
     assert live["spec"]["strategy"] == {"type": "Recreate"}
 

@@ -156,7 +156,7 @@ def test_two_attendees_run_the_notebooks_at_once_each_in_their_room(workshop):
 
 def test_a_second_pod_is_refused_by_the_quota_with_the_reason(workshop, monkeypatch):
     room = attendee(workshop, "attendee-02", monkeypatch)
-    tl.ensure_serving(room, timeout=600)
+    serving = tl.ensure_serving(room, timeout=600)
     surge = {"spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}}}
     surge["spec"]["template"] = {"spec": {"terminationGracePeriodSeconds": 61}}
     quota = tl.connect(local=True).core.read_namespaced_resource_quota
@@ -173,6 +173,7 @@ def test_a_second_pod_is_refused_by_the_quota_with_the_reason(workshop, monkeypa
             tl.wait_pending(room, timeout=120)
     finally:
         tl.apply(room, room.overlay)
+    assert tl.wait_ready(room, timeout=60).name == serving.name, "apply restarted vLLM"
     assert "exceeded quota: attendee" in refused.value.message
     assert "requests.nvidia.com/gpu=1" in refused.value.message
     assert "kubectl describe resourcequota -n attendee-02" in refused.value.hint

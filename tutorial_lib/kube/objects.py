@@ -168,6 +168,10 @@ def _clear_rolling_update(cluster: Connection, obj: dict, live: dict | None) -> 
     A merge patch can set the type and delete ``rollingUpdate`` in one request, which is
     what ``kubectl apply`` of a manifest with ``Recreate`` cannot do once another field
     manager (``kubectl apply`` without ``--server-side``, ``kubectl create``) set them.
+    The same request puts back the manifest's pod template: a rollout stuck on a pod that
+    a quota or a full node group refused then returns to the running pod's ReplicaSet.
+    ``Recreate`` with the stuck template would stop the running pod first, and the
+    manifest's template a moment later would start a new one.
     """
     strategy = obj.get("spec", {}).get("strategy", {}) if obj.get("kind") == "Deployment" else {}
     if strategy.get("type") != "Recreate":
@@ -179,7 +183,12 @@ def _clear_rolling_update(cluster: Connection, obj: dict, live: dict | None) -> 
         cluster.apps.patch_namespaced_deployment,
         meta["name"],
         meta.get("namespace", "default"),
-        {"spec": {"strategy": {"type": "Recreate", "rollingUpdate": None}}},
+        {
+            "spec": {
+                "strategy": {"type": "Recreate", "rollingUpdate": None},
+                "template": obj["spec"]["template"],
+            }
+        },
         _content_type="application/merge-patch+json",
     )
 
