@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # The cluster tier's lanes: one local cluster per pytest-xdist worker (tests/lanes.py).
 LANES  ?= 2
 
-.PHONY: setup demo doctor test check test-pythons test-tools test-cluster test-lanes test-alone test-browser lint lab cluster-up cluster-down cluster-status prepare bench \
+.PHONY: setup demo doctor test check test-pythons test-tools test-cluster test-lanes test-browser lint lab cluster-up cluster-down cluster-status prepare bench \
         browser screenshots bundle
 
 ## With VLLM_TUTORIAL_BUNDLE=PATH (a workshop bundle) setup needs no network: the venv, the
@@ -45,7 +45,7 @@ doctor: setup
 ## by nbmake) in random order in lanes, and beside the lanes, at a lower priority, lint and
 ## layer contracts with the unit tier (check), the unit tier under the oldest Python and
 ## tools and install (the policy engine, promtool, the manifest linters, the lowest pinned
-## versions, the offline bundle); then notebook 09 alone. The browser tier (JupyterLab in
+## versions, the offline bundle). The browser tier (JupyterLab in
 ## headless Chromium, as a reader) runs in the lanes, on each lane's cluster. Ends with a
 ## table of each tier's wall time and vLLM starts; the budget (docs/decisions.md): 45 min
 ## from a fresh clone with empty caches, 25 min warm. Before a pull request, `make check`.
@@ -75,15 +75,11 @@ test-pythons: setup
 test-tools: setup
 	$(PY) -m pytest tests/tools tests/install --durations=10
 
-## Each lane runs its share of the tests on a local cluster of its own; then, with no lane
-## beside them, what compares throughputs measured one after the other (notebook 09).
-test-cluster: test-lanes test-alone
+## Each lane runs its share of the tests on a local cluster of its own.
+test-cluster: test-lanes
 
 test-lanes: setup browser
-	$(PY) -m pytest -n $(LANES) --dist worksteal -m "not alone" tests/cluster notebooks tests/browser --durations=40
-
-test-alone: setup
-	$(PY) -m pytest -m alone tests/cluster notebooks --durations=5
+	$(PY) -m pytest -n $(LANES) --dist worksteal tests/cluster notebooks tests/browser --durations=40
 
 test-browser: setup
 	$(PY) -m pytest tests/browser

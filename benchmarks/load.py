@@ -27,6 +27,7 @@ COLUMNS = {
     "ITL mean s": "{:.3f}",
     "e2e p50 s": "{:.2f}",
     "e2e p95 s": "{:.2f}",
+    "tokens per step": "{:.2f}",
 }
 
 

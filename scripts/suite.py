@@ -7,9 +7,9 @@ clone on 2 cores, at most 45 minutes with every cache empty and 25 with warm cac
 hard limit is 90. Each tier is one ``make`` target, so a contributor can run any of them
 alone. The tiers that need no local cluster of the suite's (lint and the unit tier, the
 unit tier under the oldest Python, the tools) run beside the cluster's lanes, at a lower
-priority, on the cores the lanes leave idle: the lanes and notebook 09 after them are the
-serial path. The suite stops after the first stage in which a tier fails and still prints
-the table, so a red run says where the time went too.
+priority, on the cores the lanes leave idle: the lanes are the serial path. The suite
+stops after the first stage in which a tier fails and still prints the table, so a red run
+says where the time went too.
 
 The local cluster is the suite's own: it is started afresh before the first tier that uses
 it and stopped at the end unless it was running before. The runtime bridges log every vLLM
@@ -69,7 +69,6 @@ TIERS = [
             Tier("tools and install", "test-tools"),
         ),
     ),
-    Tier("what is measured alone (notebook 09)", "test-alone", uses_cluster=True),
 ]
 ROWS = [row for tier in TIERS for row in (tier, *tier.beside)]
 

@@ -6,11 +6,9 @@ consolidation), so on two cores two clusters finish it far sooner than one (docs
 further worker starts one in a sibling state folder (``<state>-lane-2``) with its ports moved
 by 1000 each, and stops it when the run ends: a lane's cluster is the run's own, whatever was
 running before. A run that does not use the cluster (the unit tier's workers) is left alone.
-
-Items marked ``alone`` compare throughputs measured one after the other (notebook 09's
-sweep against ``vllm bench serve``): beside another lane's vLLM start the
-two see different machines (with three lanes the notebook's two figures differed by 39 %).
-``make test-cluster`` runs them after the lanes, in a run of their own.
+Nothing in the lanes compares throughputs measured at different moments: notebook 09
+compares its two load tools on tokens per decode step, which a busy neighbour leaves as it
+is (docs/benchmarks.md, Step 12).
 
 Loaded for every run by ``-p tests.lanes`` (pyproject.toml), before any test reads the
 state folder: the notebooks' kernels inherit the worker's environment.
@@ -30,8 +28,6 @@ from tutorial_lib.local import cluster, paths, ports
 #: Test folders whose tests use the local cluster, directly or through a notebook's kernel.
 USES_THE_CLUSTER = {"cluster", "notebooks", "browser"}
 PORT_STEP = 1000
-#: Notebooks that measure throughput twice and compare (the tests carry the marker themselves).
-NOTEBOOKS_ALONE = {"09_batching_and_load.ipynb"}
 _OWN_CLUSTER = pytest.StashKey[bool]()
 T = TypeVar("T")
 
@@ -69,20 +65,11 @@ def uses_the_cluster(paths_given: list[str]) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "alone: compares measurements taken one after the other: not beside a lane"
-    )
     number = lane(config)
     config.stash[_OWN_CLUSTER] = bool(number) and uses_the_cluster(config.args)
     if config.stash[_OWN_CLUSTER]:
         os.environ["VLLM_TUTORIAL_STATE"] = f"{paths.state_dir()}-lane-{number + 1}"
         os.environ[ports.OFFSET_ENV] = str(number * PORT_STEP)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.path.name in NOTEBOOKS_ALONE:
-            item.add_marker(pytest.mark.alone)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -27,6 +27,19 @@ def test_a_level_is_summarised_as_a_capacity_planner_reads_it():
     assert row["ITL mean s"] == pytest.approx((0.1 + 0.2) / 2), "(e2e - ttft) / (tokens - 1)"
 
 
+def test_tokens_per_step_count_the_batch_whatever_the_machines_speed():
+    """Four requests of 11 tokens decoding together, on a machine and on one twice as slow."""
+
+    def level(slowdown: float) -> dict[str, float | int]:
+        results = [Result(4, 0.1 * slowdown, 1.1 * slowdown, 11) for _ in range(4)]
+        return summary(results, wall_seconds=1.1 * slowdown)
+
+    fast, slow = level(1.0), level(2.0)
+    assert slow["output tokens/s"] == pytest.approx(fast["output tokens/s"] / 2)
+    assert fast["tokens per step"] == pytest.approx(slow["tokens per step"])
+    assert fast["tokens per step"] == pytest.approx(4.0, rel=0.1), "the four requests"
+
+
 def test_one_token_has_no_inter_token_latency():
     assert Result(1, 0.2, 0.2, 1).inter_token is None
 

@@ -136,7 +136,19 @@ def summary(results: list[Result], wall_seconds: float) -> dict[str, float | int
         "ITL mean s": frame["itl"].mean(),
         "e2e p50 s": frame["e2e"].quantile(0.5),
         "e2e p95 s": frame["e2e"].quantile(0.95),
+        "tokens per step": tokens_per_step(tokens / wall_seconds, frame["itl"].mean()),
     }
+
+
+def tokens_per_step(output_tokens_per_second: float, mean_itl_seconds: float) -> float:
+    """Output tokens per decode step: the batch the server ran, whatever the machine's speed.
+
+    Each decode step yields one token for every request in the batch and takes one ITL, so
+    the product counts the requests decoding together. A busier machine slows the steps
+    and the throughput alike and leaves it: two load tools measured minutes apart agree on
+    it where their throughputs differ by a third (docs/benchmarks.md, Step 12).
+    """
+    return output_tokens_per_second * mean_itl_seconds
 
 
 def sweep(
