@@ -75,7 +75,7 @@ def main() -> None:
         folder = Path(scratch)
         env = os.environ | {FOLDER: scratch, "PYTHONPATH": str(Path(__file__).parent)}
         began = time.monotonic()
-        lanes = ["-n", str(args.lanes), "--dist", "worksteal", "-m", "not alone"]
+        lanes = ["-n", str(args.lanes), "--dist", "worksteal"]
         with report.BusyCores(period=5) as busy:
             proc = subprocess.run(
                 [python, "-m", "pytest", "-p", "lane_timeline", *lanes, *TESTED],

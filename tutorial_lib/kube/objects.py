@@ -168,10 +168,12 @@ def _clear_rolling_update(cluster: Connection, obj: dict, live: dict | None) -> 
     A merge patch can set the type and delete ``rollingUpdate`` in one request, which is
     what ``kubectl apply`` of a manifest with ``Recreate`` cannot do once another field
     manager (``kubectl apply`` without ``--server-side``, ``kubectl create``) set them.
-    The same request puts back the manifest's pod template: a rollout stuck on a pod that
-    a quota or a full node group refused then returns to the running pod's ReplicaSet.
-    ``Recreate`` with the stuck template would stop the running pod first, and the
-    manifest's template a moment later would start a new one.
+    The same request puts back the fields of the pod template that the manifest sets: a
+    rollout stuck on a pod that a quota or a full node group refused, by a change to those
+    fields, then returns to the running pod's ReplicaSet (``Recreate`` with the stuck
+    template would stop the running pod first, and the manifest's template a moment later
+    start a new one). A merge patch keeps what the manifest does not name (a
+    ``kubectl rollout restart`` annotation, say): such a rollout still ends in a restart.
     """
     strategy = obj.get("spec", {}).get("strategy", {}) if obj.get("kind") == "Deployment" else {}
     if strategy.get("type") != "Recreate":
@@ -179,16 +181,14 @@ def _clear_rolling_update(cluster: Connection, obj: dict, live: dict | None) -> 
     if live is None or "rollingUpdate" not in live["spec"].get("strategy", {}):
         return
     meta = obj["metadata"]
+    spec: dict[str, Any] = {"strategy": {"type": "Recreate", "rollingUpdate": None}}
+    if "template" in obj["spec"]:  # a partial manifest may leave the template as it is
+        spec["template"] = obj["spec"]["template"]
     cluster.call(
         cluster.apps.patch_namespaced_deployment,
         meta["name"],
         meta.get("namespace", "default"),
-        {
-            "spec": {
-                "strategy": {"type": "Recreate", "rollingUpdate": None},
-                "template": obj["spec"]["template"],
-            }
-        },
+        {"spec": spec},
         _content_type="application/merge-patch+json",
     )
 
