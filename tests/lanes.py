@@ -6,9 +6,10 @@ consolidation), so on two cores two clusters finish it far sooner than one (docs
 further worker starts one in a sibling state folder (``<state>-lane-2``) with its ports moved
 by 1000 each, and stops it when the run ends: a lane's cluster is the run's own, whatever was
 running before. A run that does not use the cluster (the unit tier's workers) is left alone.
-Nothing in the lanes compares throughputs measured at different moments: notebook 09
-compares its two load tools on tokens per decode step, which a busy neighbour leaves as it
-is (docs/benchmarks.md, Step 12).
+No test in the lanes compares two tools' throughputs measured at different moments:
+notebook 09 compares its two load tools on tokens per decode step, which a busy neighbour
+leaves as it is (docs/benchmarks.md, Step 12); its batching gain (above 1.5x) has a wide
+margin (7.9x at concurrency 16 in docs/benchmarks.md's batching sweep).
 
 Loaded for every run by ``-p tests.lanes`` (pyproject.toml), before any test reads the
 state folder: the notebooks' kernels inherit the worker's environment.
