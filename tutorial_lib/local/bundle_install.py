@@ -88,15 +88,16 @@ def _notebook_env(bundle: Bundle, venv: Path) -> None:
         # The installers' caches inside the wheelhouse: they go with it (runtime._wheel_source).
         offline = ["--quiet", "--no-index", "--find-links", str(wheelhouse)]
         offline += ["--cache-dir", str(wheelhouse / ".cache")]
-        # pip brings uv, uv the rest, as `make setup` does.
+        # pip brings uv, uv the rest, as `make setup` does: in the clone, where uv reads the
+        # project's [tool.uv] overrides.
         _run([python, "-m", "pip", "install", *offline, "uv"])
         uv = [str(venv / "bin" / "uv"), "pip", "install", "--python", python, "--compile-bytecode"]
-        _run([*uv, *offline, "-e", f"{PROJECT}[{NOTEBOOK_EXTRAS}]"])
+        _run([*uv, *offline, "-e", f"{PROJECT}[{NOTEBOOK_EXTRAS}]"], cwd=PROJECT)
     stamp.touch()
 
 
-def _run(command: list[str]) -> None:
-    done = subprocess.run(command, check=False)
+def _run(command: list[str], cwd: Path | None = None) -> None:
+    done = subprocess.run(command, cwd=cwd, check=False)
     if done.returncode != 0:
         raise LocalClusterError(
             f"`{' '.join(command)}` failed with exit code {done.returncode} (its output is above).",
