@@ -136,7 +136,18 @@ def test_killed_vllm_process_is_restarted_and_ready_again(serving):
         statuses = current.status.container_statuses or []
         return current if ready(current) and statuses[0].restart_count == restarts + 1 else None
 
-    current = eventually(restarted_and_ready, timeout=240, what="one restart more, and Ready")
+    def how_it_stands() -> str:
+        current = vllm_pod(connection)
+        if current is None:
+            return "one restart more, and Ready: the pod is gone"
+        status = (current.status.container_statuses or [None])[0]
+        tail = connection.run_kubectl("logs", "-n", NS, current.metadata.name, "--tail=15")
+        return (
+            f"one restart more (from {restarts}), and Ready; the container now: {status}\n"
+            f"its log's end:\n{tail.stdout}{tail.stderr}"
+        )
+
+    current = eventually(restarted_and_ready, timeout=240, what=how_it_stands)
     assert current.metadata.uid == pod.metadata.uid
     last = current.status.container_statuses[0].last_state.terminated
     assert last is not None and last.exit_code == 137  # 128 + SIGKILL, as the kubelet reports
