@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # The cluster tier's lanes: one local cluster per pytest-xdist worker (tests/lanes.py).
 LANES  ?= 2
 
-.PHONY: setup demo doctor test check test-pythons test-tools test-cluster test-lanes test-browser lint lab cluster-up cluster-down cluster-status prepare bench \
+.PHONY: setup demo doctor test check test-pythons test-tools test-cluster test-lanes test-browser test-gpu lint lab cluster-up cluster-down cluster-status prepare bench \
         browser screenshots bundle
 
 ## With VLLM_TUTORIAL_BUNDLE=PATH (a workshop bundle) setup needs no network: the venv, the
@@ -83,6 +83,13 @@ test-lanes: setup browser
 
 test-browser: setup
 	$(PY) -m pytest tests/browser
+
+## The GPU tier: the local cluster's GPU node on this machine's NVIDIA GPU, vLLM's CUDA build
+## serving the blog's Deployment (tests/gpu), on a cluster started afresh in that mode.
+## Skipped, with the reason, where no GPU vLLM can use is (CI has none; `make test` proves
+## the CPU stand-in everywhere).
+test-gpu: setup cluster-down
+	$(PY) -m pytest tests/gpu -p no:randomly -rs --durations=10
 
 ## Obtain the cluster binaries (and later the runtime) with visible progress before pytest.
 prepare: setup

@@ -36,6 +36,8 @@ BUDGET = "at most 45 min from a fresh clone with empty caches, 25 min warm, on 2
 PYTEST_SUMMARY = re.compile(r"^=+ (.*?) in [\d.]+s(?: \([\d:]+\))? =+$", re.M)
 #: Where the runtime bridge appends a line per vLLM start (tutorial_lib/local/bridge.py).
 STARTS_LOG = "VLLM_TUTORIAL_STARTS_LOG"
+#: ``off`` keeps the local cluster's GPU node simulated (tutorial_lib/local/gpus.py).
+GPU_SWITCH = "VLLM_TUTORIAL_GPU"
 #: How much lower a tier beside another runs (``nice``): the tier it runs beside is the
 #: suite's serial path, and two cores shared equally slowed its vLLM starts.
 BESIDE_NICENESS = 10
@@ -229,6 +231,9 @@ def main() -> int:
         starts = Starts(Path(scratch))
         # The suite's cluster, started below, logs here: its bridge inherits the variable.
         os.environ[STARTS_LOG] = str(starts.shared)
+        # The CPU stand-in everywhere, also on a machine with a GPU: what CI proves
+        # (`make test-gpu` is the GPU's tier, tutorial_lib/local/gpus.py).
+        os.environ[GPU_SWITCH] = "off"
         was_running = cluster_started = False
         try:
             for tier in TIERS:

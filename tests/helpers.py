@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import shlex
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -111,3 +113,60 @@ def serve_files(root: Path, truncated: frozenset[str] = frozenset()) -> Iterator
     finally:
         server.shutdown()
         server.server_close()
+
+
+#: ``nvidia-smi --query-gpu=index,name,driver_version,memory.total,compute_cap`` on the lent
+#: GPU machine (docs/benchmarks.md), as ``tutorial_lib.local.gpus`` asks for it.
+H100 = "0, NVIDIA H100 80GB HBM3, 580.159.04, 81559, 9.0"
+
+
+def fake_nvidia_smi(folder: Path, answer: str, code: int = 0) -> Path:
+    """An ``nvidia-smi`` in ``folder`` that prints ``answer`` as the real one prints its query."""
+    smi = folder / "nvidia-smi"
+    lines = " ".join(shlex.quote(line) for line in answer.splitlines())
+    smi.write_text(f"#!/bin/sh\nprintf '%s\\n' {lines}\nexit {code}\n")
+    smi.chmod(0o755)
+    return smi
+
+
+def write_wheel(folder: Path, name: str, version: str, files: dict[str, str]) -> Path:
+    """A pure-Python wheel of ``name`` at ``version`` holding ``files``, in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{name.replace('-', '_')}-{version}"
+    path = folder / f"{stem}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as wheel:
+        for member, text in files.items():
+            wheel.writestr(member, text)
+        info = f"{stem}.dist-info"
+        wheel.writestr(f"{info}/METADATA", metadata(name, version))
+        wheel.writestr(
+            f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
+        wheel.writestr(f"{info}/RECORD", "")
+    return path
+
+
+def metadata(name: str, version: str) -> str:
+    """A distribution's METADATA: what ``importlib.metadata`` reads of an installed package."""
+    return f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+
+
+#: The figures vLLM 0.26 states in a start on a GPU that serves (the V1 runner adds its
+#: estimate): the parser must read each of them.
+GPU_STARTUP_FIGURES = [
+    "weights_gib",
+    "model_load_seconds",
+    "cuda_graph_gib",
+    "cuda_graph_seconds",
+    "activation_peak_gib",
+    "non_torch_gib",
+    "kv_cache_gib",
+    "kv_cache_tokens",
+    "max_concurrency",
+    "max_concurrency_tokens",
+    "total_gpu_memory_gib",
+    "gpu_memory_utilization",
+    "max_model_len",
+    "max_num_seqs",
+    "max_num_batched_tokens",
+]

@@ -43,7 +43,7 @@ def rendered(overlay: str) -> client.V1Container:
     )
 
 
-@pytest.mark.parametrize("overlay", ["local", "eks-l4"])
+@pytest.mark.parametrize("overlay", ["local", "local-gpu", "eks-l4"])
 def test_the_manifests_are_admitted_with_their_paths_moved_into_the_pod(overlay, tmp_path):
     launch = admission.admit(rendered(overlay), files(tmp_path))
     assert launch.args[0] in ("HuggingFaceTB/SmolLM2-135M-Instruct", "TheBloke/Mistral-7B-v0.1-AWQ")

@@ -15,7 +15,8 @@ import sys
 
 import pytest
 
-from tutorial_lib.local import doctor, ports
+from tests.helpers import H100, fake_nvidia_smi
+from tutorial_lib.local import doctor, gpus, ports, runtime
 
 
 def run_doctor(*prefix: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -117,14 +118,6 @@ def test_karpenter_needs_go_even_where_the_release_hosts_answer(monkeypatch):
     assert doctor._go(doctor.Missing(("etcd",), runtime=False), releases=True) is None
 
 
-def fake_nvidia_smi(folder, answer: str, code: int = 0):
-    """An ``nvidia-smi`` on PATH that prints ``answer`` as the real one prints its CSV query."""
-    smi = folder / "nvidia-smi"
-    smi.write_text(f"#!/bin/sh\nprintf '%s\\n' {answer!r}\nexit {code}\n")
-    smi.chmod(0o755)
-    return smi
-
-
 def test_no_gpu_is_fine_the_stand_in_serves(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     finding = doctor._gpu()
@@ -132,19 +125,23 @@ def test_no_gpu_is_fine_the_stand_in_serves(monkeypatch, tmp_path):
 
 
 def test_a_gpu_is_reported_with_driver_memory_and_capability(monkeypatch, tmp_path):
-    fake_nvidia_smi(tmp_path, "NVIDIA H100 80GB HBM3, 580.159.04, 81559 MiB, 9.0")
+    fake_nvidia_smi(tmp_path, H100)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    monkeypatch.delenv(gpus.SWITCH, raising=False)
     finding = doctor._gpu()
     assert finding.ok, finding.line()
     assert finding.detail.startswith("1 x NVIDIA H100 80GB HBM3, driver 580.159.04, 81559 MiB")
     assert "compute capability 9.0" in finding.detail
+    assert f"the GPU node runs vLLM {runtime.VLLM_VERSION}'s CUDA build on it" in finding.detail
+    monkeypatch.setenv(gpus.SWITCH, "off")
+    assert f"{gpus.SWITCH}=off: the CPU stand-in serves the model" in doctor._gpu().detail
 
 
 @pytest.mark.parametrize(
     ("answer", "code", "fix"),
     [
-        ("NVIDIA L4, 535.183.01, 23034 MiB, 8.9", 0, "need driver 580 or newer"),
-        ("Tesla P100-PCIE-16GB, 580.65.06, 16384 MiB, 6.0", 0, "compute capability 7.0"),
+        ("0, NVIDIA L4, 535.183.01, 23034, 8.9", 0, "need driver 580 or newer: update it"),
+        ("0, Tesla P100-PCIE-16GB, 580.65.06, 16384, 6.0", 0, "compute capability 7.0"),
         ("NVIDIA-SMI has failed because it couldn't communicate with the driver", 9, "driver"),
     ],
 )

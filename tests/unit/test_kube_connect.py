@@ -88,6 +88,10 @@ def test_a_kubeconfig_of_ones_own_for_the_local_cluster_is_the_local_cluster(
     assert cluster.local and cluster.kubeconfig == mine and cluster.namespace == "attendee-01"
     assert cluster.prometheus_url == connect_module.monitoring.url()
     assert cluster.overlay.name == "local"
+    cuda = connect_module.runtime.Runtime(tmp_path, tmp_path, connect_module.runtime.Build.CUDA)
+    monkeypatch.setattr(connect_module.runtime, "installed", lambda: cuda)
+    on_a_gpu = tl.connect(context="real", namespace="attendee-01")
+    assert on_a_gpu.overlay.name == "local-gpu", "the GPU node runs on this machine's GPU"
     elsewhere = write_kubeconfig(tmp_path / "eks.yaml", server="https://eks.example:443")
     monkeypatch.setenv("KUBECONFIG", str(elsewhere))
     assert not tl.connect(context="real").local

@@ -10,12 +10,11 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import NOWHERE, serve_files
+from tests.helpers import NOWHERE, serve_files, write_wheel
 from tutorial_lib.local import runtime
 
 CPU_VERSION = f"{runtime.TORCH_VERSION}+cpu"
@@ -23,18 +22,9 @@ CPU_VERSION = f"{runtime.TORCH_VERSION}+cpu"
 
 def cpu_wheel(folder: Path) -> None:
     """A wheel of ``torch`` at the CPU build's version: its module only states the version."""
-    name = f"torch-{CPU_VERSION}"
-    folder.mkdir(parents=True)
-    with zipfile.ZipFile(folder / f"{name}-py3-none-any.whl", "w") as wheel:
-        wheel.writestr("torch/__init__.py", f'__version__ = "{CPU_VERSION}"\n')
-        info = f"{name}.dist-info"
-        wheel.writestr(
-            f"{info}/METADATA", f"Metadata-Version: 2.1\nName: torch\nVersion: {CPU_VERSION}\n"
-        )
-        wheel.writestr(
-            f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        )
-        wheel.writestr(f"{info}/RECORD", "")
+    write_wheel(
+        folder, "torch", CPU_VERSION, {"torch/__init__.py": f'__version__ = "{CPU_VERSION}"\n'}
+    )
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import GPU_STARTUP_FIGURES
 from tutorial_lib.domain import sizing
 from tutorial_lib.domain.startup import StartupFigures, parse_startup_log
 
@@ -19,24 +20,6 @@ GPU = Path(__file__).parent / "fixtures" / "gpu"
 RUNS = json.loads((GPU / "runs.json").read_text())
 L4_TOTAL_GIB = 22.05  # the blog's log: "Free memory on device (21.9/22.05 GiB)"
 MODEL = sizing.ModelSpec.preset("TheBloke/Mistral-7B-v0.1-AWQ")
-#: The figures vLLM 0.26 states in a start that serves (the V1 runner adds its estimate).
-STATED = [
-    "weights_gib",
-    "model_load_seconds",
-    "cuda_graph_gib",
-    "cuda_graph_seconds",
-    "activation_peak_gib",
-    "non_torch_gib",
-    "kv_cache_gib",
-    "kv_cache_tokens",
-    "max_concurrency",
-    "max_concurrency_tokens",
-    "total_gpu_memory_gib",
-    "gpu_memory_utilization",
-    "max_model_len",
-    "max_num_seqs",
-    "max_num_batched_tokens",
-]
 
 
 def figures(run: dict) -> StartupFigures:
@@ -55,7 +38,7 @@ def budget(found: StartupFigures) -> float:
 @pytest.mark.parametrize("run", started("default") + started("v1"), ids=lambda r: r["log"])
 def test_every_figure_of_a_start_is_read_and_the_budget_is_the_l4s(run):
     found = figures(run)
-    missing = [name for name in STATED if getattr(found, name) is None]
+    missing = [name for name in GPU_STARTUP_FIGURES if getattr(found, name) is None]
     assert not missing, missing
     assert found.gpu_memory_utilization == run["utilization"]
     assert (found.max_model_len, found.max_num_batched_tokens, found.max_num_seqs) == (

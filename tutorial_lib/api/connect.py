@@ -91,11 +91,13 @@ def _refuse_another_accounts_local_cluster() -> None:
 
 def _as_local(connection: Connection) -> Connection:
     installed = runtime.installed()
+    gpu = installed is not None and installed.build is runtime.Build.CUDA
     return dataclasses.replace(
         connection,
         local=True,
         prometheus_url=monitoring.url(),
         vllm_here=runtime.command(installed) if installed else None,
+        local_overlay="local-gpu" if gpu else "local",
     )
 
 

@@ -51,6 +51,9 @@ class Connection:
     namespace: str = names.NAMESPACE
     prometheus_url: str | None = None
     vllm_here: tuple[str, ...] | None = None
+    #: The local cluster's overlay: ``local`` (the CPU stand-in) or ``local-gpu`` (its GPU
+    #: node runs on this machine's GPU).
+    local_overlay: str = "local"
 
     @property
     def core(self) -> client.CoreV1Api:
@@ -78,11 +81,11 @@ class Connection:
 
     @property
     def overlay(self) -> Path:
-        """The tutorial's overlay for this cluster: ``local``, else the blog's ``eks-l4``.
+        """The tutorial's overlay for this cluster: a local one, else the blog's ``eks-l4``.
 
         ``VLLM_TUTORIAL_OVERLAY`` chooses another (``local-base``: a base model).
         """
-        return manifests.default_overlay(self.local)
+        return manifests.default_overlay(self.local_overlay if self.local else "eks-l4")
 
     def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``method(*args, **kwargs)``, its errors translated into the tutorial's."""

@@ -27,7 +27,7 @@ from tutorial_lib.domain import prices
 from tutorial_lib.errors import ClusterError
 from tutorial_lib.kube import nodegroup
 from tutorial_lib.kube.connection import Connection, from_kubeconfig
-from tutorial_lib.local import binaries, cluster, daemons, paths, ports, versions
+from tutorial_lib.local import binaries, cluster, daemons, gpus, paths, ports, versions
 from tutorial_lib.tools import gomodules, manifests
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ def instance_types() -> list[dict[str, Any]]:
     The provider's node offers the instance's resources minus a fixed overhead; the file
     adds that overhead to what an EKS kubelet offers, so a launched node has exactly the
     allocatable of ``gpu-node.yaml`` and the blog's 14Gi request fits no instance type.
+    Where this machine's GPUs back the node, it offers their count instead of the L4.
     """
     node = gpu_node()
     allocatable = node["status"]["allocatable"]
@@ -83,13 +84,30 @@ def instance_types() -> list[dict[str, Any]]:
             "resources": {
                 "cpu": f"{cpu}m",
                 "memory": f"{memory}Mi",
-                "nvidia.com/gpu": allocatable["nvidia.com/gpu"],
+                "nvidia.com/gpu": str(len(gpus.backing()) or allocatable["nvidia.com/gpu"]),
                 "pods": allocatable["pods"],
                 "ephemeral-storage": allocatable["ephemeral-storage"],
             },
             "offerings": [offering],
         }
     ]
+
+
+def nodepool() -> list[dict[str, Any]]:
+    """The local NodePool; where this machine's GPUs back the node, one node of all of them.
+
+    The limit keeps Karpenter from launching a second node the same GPUs would have to
+    back, and the node carries the real GPU's product label, as NVIDIA's feature discovery
+    sets it on EKS.
+    """
+    objects = manifests.render(NODEPOOL)
+    backing = gpus.backing()
+    if backing:
+        pool = next(o for o in objects if o["kind"] == "NodePool")
+        pool["spec"]["limits"][names.GPU_RESOURCE] = str(len(backing))
+        labels = pool["spec"]["template"]["metadata"]["labels"]
+        labels["nvidia.com/gpu.product"] = backing[0].product
+    return objects
 
 
 def crds() -> list[str]:

@@ -6,7 +6,9 @@ kwok simulates every pod but those whose container runs a ``vllm/vllm-openai`` i
 * starts the container as a local process of the runtime venv, if ``admission`` lets it: only
   ``vllm serve`` with allow-listed options and env, every path moved into a per-pod folder,
   the container port moved to a free local port, and every such change written to the
-  pod's log; a refused container is the kubelet's ``RunContainerError``, with the reason;
+  pod's log; a refused container is the kubelet's ``RunContainerError``, with the reason.
+  Where the GPU node runs on this machine's GPUs (``runtime.Build.CUDA``), the container
+  sees the GPUs its pod was given (``devices``), as the NVIDIA device plugin hands them out;
 * holds the container's memory and CPU limits (``limits``): above its memory limit it is
   killed and reported ``OOMKilled``;
 * serves its output through a kwok ``Logs`` object (``kubectl logs [-f] [--previous]``) and
@@ -47,11 +49,24 @@ from tutorial_lib.errors import ClusterError, NotFound
 from tutorial_lib.kube import events
 from tutorial_lib.kube.connection import Connection, from_kubeconfig
 from tutorial_lib.kube.watch import ListWatch
-from tutorial_lib.local import admission, cluster, daemons, limits, paths, runtime, versions
+from tutorial_lib.local import (
+    admission,
+    cluster,
+    daemons,
+    devices,
+    gpus,
+    limits,
+    paths,
+    runtime,
+    versions,
+)
 
 log = logging.getLogger(__name__)
 
 VLLM_IMAGE_PREFIX = "vllm/vllm-openai"
+#: vLLM's CUDA build samples with FlashInfer, which its image ships; a runtime installed from
+#: a partial wheelhouse may lack it (tutorial_lib/local/runtime.py).
+FLASHINFER = "flashinfer-python"
 FIELD_MANAGER = f"{names.FIELD_MANAGER}-bridge"
 BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
 #: Seconds between two reads of a container's memory.
@@ -185,6 +200,8 @@ class PodRunner:
     connection: Connection
     pod: V1Pod
     env: runtime.Runtime
+    #: The machine's GPUs where the runtime is the CUDA build; None where the node is simulated.
+    gpus: devices.Devices | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
     grace: float = 30.0
 
@@ -230,6 +247,8 @@ class PodRunner:
             log.exception("pod %s/%s: runner failed", self.namespace, self.name)
         finally:
             self._terminate()
+            if self.gpus is not None:
+                self.gpus.give_back(self.uid)
             self._remove_pod()
 
     def _run_once(self) -> int | None:
@@ -239,11 +258,12 @@ class PodRunner:
         """
         try:
             launch = admission.admit(self.spec, self._files())
-        except admission.Refused as refused:
+            visible = self._visible_gpus()
+        except (admission.Refused, devices.NoneFree) as refused:
             self._cannot_run(f"refused by the local cluster: {refused}.")
             return None
         try:
-            self._spawn(launch)
+            self._spawn(launch, visible)
         except OSError as exc:
             self._cannot_run(could_not_start(exc))
             return None
@@ -310,6 +330,18 @@ class PodRunner:
             self.container.oom_killed = True
             self._signal_group(signal.SIGKILL)
 
+    def _visible_gpus(self) -> list[int] | None:
+        """The real GPUs this pod holds; None where the GPU node is simulated (CPU build)."""
+        if self.gpus is None:
+            return None
+        count = devices.requested(self.spec)
+        if count == 0:
+            raise admission.Refused(
+                "this machine runs vLLM's CUDA build, and the container asks for no "
+                f"{names.GPU_RESOURCE} in its limits"
+            )
+        return self.gpus.take(self.uid, count)
+
     def _files(self) -> admission.PodFiles:
         return admission.PodFiles(rootfs=self.dir / "rootfs", mounts=self._volume_dirs())
 
@@ -351,7 +383,7 @@ class PodRunner:
             mounts[mount.mount_path] = folder
         return mounts
 
-    def _environment(self, launch: admission.Launch) -> dict[str, str]:
+    def _environment(self, launch: admission.Launch, visible: list[int] | None) -> dict[str, str]:
         env = {key: os.environ[key] for key in ("LANG", "LC_ALL", "TZ") if key in os.environ}
         env |= {
             "PATH": f"{self.env.venv / 'bin'}:/usr/bin:/bin",
@@ -371,6 +403,12 @@ class PodRunner:
         # a pod that finds it skips the subprocess vLLM otherwise starts to inspect the model.
         env.setdefault("VLLM_CACHE_ROOT", str(self.env.vllm_cache))
         env |= {"HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
+        if visible is not None:  # what the device plugin hands the container
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, visible))
+            self._log_line(f"[bridge] this machine's GPU(s) {env['CUDA_VISIBLE_DEVICES']}")
+            if FLASHINFER not in self.env.packages:  # vLLM assumes its image's FlashInfer
+                env["VLLM_USE_FLASHINFER_SAMPLER"] = "0"
+                self._log_line(f"[bridge] no {FLASHINFER} here: VLLM_USE_FLASHINFER_SAMPLER=0")
         self._link_model(Path(env["HF_HOME"]))
         return env
 
@@ -385,14 +423,14 @@ class PodRunner:
             if not link.is_symlink():
                 link.symlink_to(target, target_is_directory=True)
 
-    def _spawn(self, launch: admission.Launch) -> None:
+    def _spawn(self, launch: admission.Launch, visible: list[int] | None) -> None:
         container = self.container
         container.previous_log_file = container.log_file
         container.log_file = self.dir / "logs" / f"{container.name}-{container.restart_count}.log"
         container.log_file.parent.mkdir(parents=True, exist_ok=True)
         container.log_file.touch()
         self._publish_logs()
-        env = self._environment(launch)
+        env = self._environment(launch, visible)
         command = self._command(launch)
         self._log_line(f"[bridge] starting: {shlex.join(command)}")
         container.process = subprocess.Popen(
@@ -598,8 +636,10 @@ def delete_pod(connection: Connection, name: str, namespace: str) -> None:
 class Bridge:
     """Watches pods and keeps one ``PodRunner`` per vLLM pod bound to a node."""
 
-    def __init__(self, connection: Connection, env: runtime.Runtime) -> None:
-        self.connection, self.env = connection, env
+    def __init__(
+        self, connection: Connection, env: runtime.Runtime, gpus: devices.Devices | None = None
+    ) -> None:
+        self.connection, self.env, self.gpus = connection, env, gpus
         self.runners: dict[str, PodRunner] = {}
         self.stopping = threading.Event()
         self._events: ListWatch | None = None
@@ -623,7 +663,7 @@ class Bridge:
             return
         if runner is None:
             log.info("starting pod %s/%s", pod.metadata.namespace, pod.metadata.name)
-            runner = self.runners[uid] = PodRunner(self.connection, pod, self.env)
+            runner = self.runners[uid] = PodRunner(self.connection, pod, self.env, self.gpus)
             runner.start()
 
     def _stop_vanished(self, present: Iterable[str]) -> None:
@@ -691,12 +731,15 @@ def main() -> None:
         raise SystemExit(
             "The vLLM runtime is not installed: run `python -m tutorial_lib.local prepare`."
         )
+    held = None
+    if env.build is runtime.Build.CUDA:
+        held = devices.Devices(gpu.index for gpu in gpus.backing())
     orphans = cluster.leftover_pids(containers_only=True)
     if orphans:  # containers of a bridge that crashed: a kubelet restart kills them too
         log.info("stopping %d process(es) left by a previous bridge", len(orphans))
         cluster.terminate(orphans)
     connection = from_kubeconfig(paths.kubeconfig_path(), cluster.CONTEXT, local=True)
-    bridge = Bridge(connection, env)
+    bridge = Bridge(connection, env, held)
     signal.signal(signal.SIGTERM, lambda *_: bridge.stopping.set())
     watcher = threading.Thread(target=bridge.run, name="watch", daemon=True)
     watcher.start()

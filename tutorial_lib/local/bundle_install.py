@@ -124,8 +124,9 @@ def _runtime(bundle: Bundle) -> None:
             f"{made_for}, here {runtime.requirements_digest()}).",
             "Check out the commit the bundle was made from, or make a new bundle.",
         )
-    if runtime.installed() is not None:
+    # A bundle carries vLLM's CPU build (its maker's machine may have no GPU at all).
+    if runtime.installed(runtime.Build.CPU) is not None:
         return
     with bundle.unpacked("wheels/runtime/", cache.cache_dir()) as wheelhouse:
-        env = runtime.ensure_runtime(wheelhouse)
+        env = runtime.ensure_runtime(wheelhouse, runtime.Build.CPU)
     print(f"From the bundle: vLLM {runtime.smoke(env)} in {env.venv}")

@@ -24,7 +24,7 @@ from tutorial_lib.tools.progress import run_logged
 def make(output: Path) -> bundle.Manifest:
     """Obtain everything (from the cache where it is), download the wheels, pack them."""
     found = tool_binaries.ensure(binaries.FIRST_RUN)
-    env = runtime.ensure_runtime()
+    env = runtime.ensure_runtime(build=runtime.Build.CPU)
     files = {f"bin/{path.name}": path for path in found.values()}
     karpenter = autoscaler.crd_source()  # `up` reads Karpenter's CRDs from it
     files[f"gomod/{karpenter.name}"] = karpenter

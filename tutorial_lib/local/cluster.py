@@ -35,7 +35,6 @@ from tutorial_lib.local import (
     versions,
 )
 from tutorial_lib.tools import binaries as tool_binaries
-from tutorial_lib.tools import manifests
 from tutorial_lib.tools.progress import run_logged
 
 CONTEXT = f"kwok-{versions.CLUSTER_NAME}"
@@ -376,7 +375,7 @@ def _apply_package_manifests() -> None:
     )
     if established.returncode != 0:
         raise LocalClusterError(f"Karpenter's CRDs were not served: {established.stderr.strip()}")
-    _apply(yaml.safe_dump_all(manifests.render(autoscaler.NODEPOOL)), "the GPU NodePool")
+    _apply(yaml.safe_dump_all(autoscaler.nodepool()), "the GPU NodePool")
     kubectl("delete", "node", _FORMER_GPU_NODE, "--ignore-not-found", check=False)
 
 

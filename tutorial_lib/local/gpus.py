@@ -1,0 +1,95 @@
+"""The machine's NVIDIA GPUs, as ``nvidia-smi`` reports them, and whether vLLM can use them.
+
+Where one can, the local cluster's GPU node is backed by it: the node offers the real
+count of ``nvidia.com/gpu``, and the runtime bridge starts vLLM's CUDA build for the pods
+on it (``runtime.Build.CUDA``). ``VLLM_TUTORIAL_GPU=off`` keeps the CPU stand-in on a
+machine with a GPU, as the suite's CPU tiers do everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+#: vLLM's CUDA 13.0 builds (its PyPI wheels since 0.2x, the manifests' ``-cu130`` image) need
+#: an NVIDIA driver of the 580 series or newer (docs/eks.md).
+DRIVER_MAJOR = 580
+#: vLLM runs on NVIDIA GPUs of compute capability 7.0 (Volta) and newer.
+COMPUTE_CAPABILITY = (7, 0)
+#: ``off`` keeps the CPU stand-in on a machine with a GPU.
+SWITCH = "VLLM_TUTORIAL_GPU"
+_QUERY = "--query-gpu=index,name,driver_version,memory.total,compute_cap"
+_TIMEOUT = 4
+
+
+class NoAnswer(Exception):
+    """``nvidia-smi`` exists but does not answer: a driver that is not loaded, or broken."""
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """One GPU, as ``nvidia-smi --query-gpu`` states it."""
+
+    index: int
+    name: str
+    driver: str
+    memory_mib: int
+    compute_capability: tuple[int, int]
+
+    @property
+    def problem(self) -> str | None:
+        """Why vLLM's CUDA build cannot run on it, with the fix; None when it can."""
+        if int(self.driver.split(".")[0]) < DRIVER_MAJOR:
+            return f"vLLM's CUDA 13.0 builds need driver {DRIVER_MAJOR} or newer: update it."
+        if self.compute_capability < COMPUTE_CAPABILITY:
+            return "vLLM needs compute capability 7.0 or newer; this GPU cannot run it."
+        return None
+
+    @property
+    def product(self) -> str:
+        """The ``nvidia.com/gpu.product`` label NVIDIA's feature discovery gives its node."""
+        return self.name.replace(" ", "-")
+
+
+def detect() -> list[Gpu]:
+    """Every NVIDIA GPU here; none without ``nvidia-smi``. Raises ``NoAnswer``."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return []
+    try:
+        proc = subprocess.run(
+            [smi, _QUERY, "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise NoAnswer(str(exc)) from None
+    try:
+        return [_parse(line) for line in proc.stdout.splitlines() if line.strip()] or _silent(proc)
+    except (IndexError, ValueError):
+        return _silent(proc)
+
+
+def _parse(line: str) -> Gpu:
+    index, name, driver, memory, capability = (part.strip() for part in line.split(","))
+    major, minor = (int(n) for n in capability.split("."))
+    return Gpu(int(index), name, driver, int(float(memory)), (major, minor))
+
+
+def _silent(proc: subprocess.CompletedProcess[str]) -> list[Gpu]:
+    said = (proc.stderr or proc.stdout).strip().splitlines()
+    raise NoAnswer(said[0] if said else "no output")
+
+
+def backing() -> list[Gpu]:
+    """The GPUs the local cluster's GPU node runs on: every usable one, unless switched off."""
+    if os.environ.get(SWITCH, "").lower() in {"off", "0", "no", "false"}:
+        return []
+    try:
+        return [gpu for gpu in detect() if gpu.problem is None]
+    except NoAnswer:
+        return []
