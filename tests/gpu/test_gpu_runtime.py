@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import tutorial_lib as tl
-from tests.helpers import GPU_STARTUP_FIGURES
+from tests.helpers import GPU_STARTUP_FIGURES, PASSED_ONLY
 from tutorial_lib import names
 from tutorial_lib.domain import sizing, startup
 from tutorial_lib.local import gpus, runtime
@@ -29,8 +29,6 @@ pytestmark = pytest.mark.skipif(
     reason="no NVIDIA GPU that vLLM's CUDA build can use here (python -m tutorial_lib.local "
     "doctor says why): the gpu tier runs where one is",
 )
-#: Stated only when passed as an arg; the blog's Deployment leaves vLLM's defaults.
-DEFAULTS_UNSTATED = {"max_num_seqs", "max_num_batched_tokens"}
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +58,7 @@ def test_the_gpu_node_offers_the_real_gpus_and_the_pod_gets_its_own(serving):
 def test_every_memory_figure_of_the_real_log_is_read(serving):
     _, log = serving
     found = startup.parse_startup_log(log)
-    wanted = [name for name in GPU_STARTUP_FIGURES if name not in DEFAULTS_UNSTATED]
+    wanted = [name for name in GPU_STARTUP_FIGURES if name not in PASSED_ONLY]
     assert [name for name in wanted if getattr(found, name) is None] == []
     assert found.gpu_memory_utilization == 0.88  # the blog's
     assert found.max_model_len == 4096
