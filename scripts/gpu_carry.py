@@ -41,7 +41,8 @@ LEFT_OUT = re.compile(
     r"^(flashinfer-python|tilelang|tokenspeed-.*|pynvvideocodec|z3-solver|quack-kernels"
     r"|humming-kernels|torchcodec|torch-c-dlpack-ext|cuda-python|cuda-tile|nvidia-.*)$"
 )
-#: Members of the vLLM wheel an H100 serving a dense model never loads (../shared/gpu-machine.md).
+#: Members of the vLLM wheel an H100 serving a dense model never loads
+#: (tests/unit/fixtures/gpu/README.md).
 VLLM_TRIM = re.compile(
     r"^vllm/(vllm_flash_attn/_vllm_fa2_C\.abi3\.so|vllm-rs|third_party/(fmha_sm100|deep_gemm)/"
     r"|_moe_C_stable_libtorch\.abi3\.so)"

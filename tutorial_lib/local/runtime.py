@@ -140,7 +140,7 @@ def ensure_cuda_venv(wheelhouse: Path | None = None) -> Path:
 
     Where this Python already holds torch's CUDA build of the pinned version, the venv
     shares this Python's packages (a ``.pth`` file) and installs only those missing: the
-    3 GB of torch and its CUDA libraries are not downloaded twice, and a machine without a
+    gigabytes of torch and its CUDA libraries are not downloaded twice, and a machine without a
     network (a wheelhouse of the rest) can run it. From a wheelhouse, a package neither
     here nor in it is left out and named: vLLM imports most of its optional kernels only
     when a model needs them, and its start is the proof (the lent GPU machine's, whose
