@@ -53,6 +53,10 @@ test:
 	@python3 scripts/pythons.py --check "$(PYTHON)"
 	$(PYTHON) scripts/suite.py
 
+## Every tier but the GPU's proves the CPU stand-in, also on a machine with a GPU: what CI
+## proves (tutorial_lib/local/gpus.py).
+check test-pythons test-tools test-cluster test-lanes test-browser: export VLLM_TUTORIAL_GPU = off
+
 ## The contributor's loop, under a minute: lint, layer contracts, the unit tier on one Python
 ## (no cluster, no Go toolchain).
 check: setup

@@ -116,6 +116,7 @@ def test_the_cuda_build_sees_only_the_pods_gpu(tmp_path, monkeypatch):
     launch = admission.admit(runner.spec, runner._files())
     env = runner._environment(launch, runner._visible_gpus())
     assert env["CUDA_VISIBLE_DEVICES"] == "1"
+    assert env["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID", "numbered as nvidia-smi numbers them"
     assert env["VLLM_USE_FLASHINFER_SAMPLER"] == "0", "this runtime has no FlashInfer"
 
 

@@ -18,6 +18,8 @@ from tutorial_lib.local import runtime
 MISSING = {"vllm": runtime.VLLM_VERSION, "gguf": "0.19.0"}
 #: Lacking on the machine and in the wheelhouse too: left out, and named.
 NOWHERE = "flashinfer-python==0.6.14"
+#: On the machine at another version than pinned: shared, and named.
+OTHER = "transformers==5.17.0"
 
 
 def machine_site(folder: Path, torch_version: str, others: list[str]) -> Path:
@@ -37,6 +39,7 @@ def test_the_venv_shares_the_machines_torch_and_installs_only_what_it_lacks(tmp_
     assert {f"{name}=={version}" for name, version in MISSING.items()} <= set(pinned)
     skip = {*MISSING, "torch", NOWHERE.split("==")[0]}
     others = [pin for pin in pinned if pin.split("==")[0] not in skip]
+    others = [OTHER if pin.startswith("transformers==") else pin for pin in others]
     site = machine_site(tmp_path / "machine", runtime.TORCH_VERSION, others)
     monkeypatch.syspath_prepend(str(site))  # this Python holds them, as the machine's does
     wheels = tmp_path / "wheels"
@@ -46,7 +49,9 @@ def test_the_venv_shares_the_machines_torch_and_installs_only_what_it_lacks(tmp_
     venv = runtime.ensure_cuda_venv(wheels)
 
     assert runtime.machine_torch() == site
-    assert f"left out: {NOWHERE}" in (venv / ".complete").read_text()
+    marker = (venv / ".complete").read_text()
+    assert f"left out: {NOWHERE};" in marker
+    assert "shared at another version: transformers 5.17.0" in marker
     installed = runtime.Runtime(venv, tmp_path, runtime.Build.CUDA)
     assert {"torch", "vllm", "gguf"} <= installed.packages
     assert "flashinfer-python" not in installed.packages
@@ -65,7 +70,17 @@ def test_the_venv_shares_the_machines_torch_and_installs_only_what_it_lacks(tmp_
     assert runtime.ensure_cuda_venv(wheels) == venv  # instant the second time
 
 
-@pytest.mark.parametrize("version", [f"{runtime.TORCH_VERSION}+cpu", "2.10.0"])
-def test_a_torch_that_is_not_vllms_cuda_build_is_not_shared(tmp_path, monkeypatch, version):
-    monkeypatch.syspath_prepend(str(machine_site(tmp_path / "machine", version, [])))
-    assert runtime.machine_torch() is None
+@pytest.mark.parametrize(
+    ("version", "shared"),
+    [
+        (f"{runtime.TORCH_VERSION}+cu130", True),  # PyTorch's own cu130 index
+        (f"{runtime.TORCH_VERSION}+cpu", False),
+        (f"{runtime.TORCH_VERSION}+cu126", False),  # another CUDA than vLLM's wheel
+        (f"{runtime.TORCH_VERSION}+rocm6.4", False),
+        ("2.10.0", False),
+    ],
+)
+def test_only_the_torch_vllms_cuda_wheel_runs_on_is_shared(tmp_path, monkeypatch, version, shared):
+    site = machine_site(tmp_path / "machine", version, [])
+    monkeypatch.syspath_prepend(str(site))
+    assert runtime.machine_torch() == (site if shared else None)

@@ -404,6 +404,8 @@ class PodRunner:
         env.setdefault("VLLM_CACHE_ROOT", str(self.env.vllm_cache))
         env |= {"HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
         if visible is not None:  # what the device plugin hands the container
+            # nvidia-smi's indices are in PCI bus order; CUDA's own default puts the fastest first.
+            env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
             env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, visible))
             self._log_line(f"[bridge] this machine's GPU(s) {env['CUDA_VISIBLE_DEVICES']}")
             if FLASHINFER not in self.env.packages:  # vLLM assumes its image's FlashInfer

