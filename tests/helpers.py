@@ -121,10 +121,15 @@ H100 = "0, NVIDIA H100 80GB HBM3, 580.159.04, 81559, 9.0"
 
 
 def fake_nvidia_smi(folder: Path, answer: str, code: int = 0) -> Path:
-    """An ``nvidia-smi`` in ``folder`` that prints ``answer`` as the real one prints its query."""
+    """An ``nvidia-smi`` in ``folder`` that prints ``answer`` as the real one prints its query,
+    and without arguments a header with the CUDA version, as the lent machine's did."""
     smi = folder / "nvidia-smi"
     lines = " ".join(shlex.quote(line) for line in answer.splitlines())
-    smi.write_text(f"#!/bin/sh\nprintf '%s\\n' {lines}\nexit {code}\n")
+    header = "| NVIDIA-SMI 580.159.04   Driver Version: 580.159.04   CUDA Version: 13.0     |"
+    smi.write_text(
+        f'#!/bin/sh\n[ "$#" = 0 ] && [ {code} = 0 ] && {{ echo {shlex.quote(header)}; exit 0; }}\n'
+        f"printf '%s\\n' {lines}\nexit {code}\n"
+    )
     smi.chmod(0o755)
     return smi
 

@@ -130,7 +130,9 @@ def test_a_gpu_is_reported_with_driver_memory_and_capability(monkeypatch, tmp_pa
     monkeypatch.delenv(gpus.SWITCH, raising=False)
     finding = doctor._gpu()
     assert finding.ok, finding.line()
-    assert finding.detail.startswith("1 x NVIDIA H100 80GB HBM3, driver 580.159.04, 81559 MiB")
+    assert finding.detail.startswith(
+        "1 x NVIDIA H100 80GB HBM3, driver 580.159.04 (CUDA 13.0), 81559 MiB"
+    )
     assert "compute capability 9.0" in finding.detail
     assert f"the GPU node runs vLLM {runtime.VLLM_VERSION}'s CUDA build on it" in finding.detail
     monkeypatch.setenv(gpus.SWITCH, "off")

@@ -252,8 +252,8 @@ def _gpu() -> Finding:
         return Finding("gpu", "no NVIDIA GPU (no nvidia-smi): the CPU stand-in serves the model")
     first = found[0]
     detail = (
-        f"{len(found)} x {first.name}, driver {first.driver}, {first.memory_mib} MiB, "
-        f"compute capability {'.'.join(map(str, first.compute_capability))}"
+        f"{len(found)} x {first.name}, driver {first.driver} (CUDA {gpus.cuda_version() or '?'}), "
+        f"{first.memory_mib} MiB, compute capability {'.'.join(map(str, first.compute_capability))}"
     )
     if first.problem is not None:
         return Finding("gpu", detail, first.problem, blocking=False)

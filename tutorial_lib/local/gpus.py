@@ -9,6 +9,7 @@ machine with a GPU, as the suite's CPU tiers do everywhere.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -55,23 +56,33 @@ class Gpu:
 
 def detect() -> list[Gpu]:
     """Every NVIDIA GPU here; none without ``nvidia-smi``. Raises ``NoAnswer``."""
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
+    if shutil.which("nvidia-smi") is None:
         return []
-    try:
-        proc = subprocess.run(
-            [smi, _QUERY, "--format=csv,noheader,nounits"],
-            capture_output=True,
-            text=True,
-            timeout=_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise NoAnswer(str(exc)) from None
+    proc = _smi(_QUERY, "--format=csv,noheader,nounits")
     try:
         return [_parse(line) for line in proc.stdout.splitlines() if line.strip()] or _silent(proc)
     except (IndexError, ValueError):
         return _silent(proc)
+
+
+def cuda_version() -> str | None:
+    """The newest CUDA the driver supports, from ``nvidia-smi``'s header; None if unstated."""
+    if shutil.which("nvidia-smi") is None:
+        return None
+    try:
+        found = re.search(r"CUDA Version:\s*([\d.]+)", _smi().stdout)
+    except NoAnswer:
+        return None
+    return found.group(1) if found else None
+
+
+def _smi(*args: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            ["nvidia-smi", *args], capture_output=True, text=True, timeout=_TIMEOUT, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise NoAnswer(str(exc)) from None
 
 
 def _parse(line: str) -> Gpu:
