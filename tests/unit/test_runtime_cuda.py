@@ -68,6 +68,10 @@ def test_the_venv_shares_the_machines_torch_and_installs_only_what_it_lacks(tmp_
     assert seen[0] == runtime.TORCH_VERSION, "torch is the machine's"
     assert seen[1].startswith(str(venv)), "vLLM is the venv's own"
     assert runtime.ensure_cuda_venv(wheels) == venv  # instant the second time
+    site.rename(tmp_path / "machine-upgraded")  # the machine's torch moved away
+    monkeypatch.syspath_prepend(str(tmp_path / "nothing-here"))
+    assert runtime.ensure_cuda_venv(wheels) == venv
+    assert "torch shared from nowhere" in (venv / ".complete").read_text(), "made again"
 
 
 @pytest.mark.parametrize(

@@ -152,7 +152,7 @@ def ensure_cuda_venv(wheelhouse: Path | None = None) -> Path:
     """
     venv = venv_dir(Build.CUDA)
     marker = venv / ".complete"
-    if marker.exists():
+    if _complete(venv):
         return venv
     python = _fresh_venv(venv, "vLLM CUDA venv")
     pinned = pins(CUDA_REQUIREMENTS)
@@ -223,11 +223,19 @@ def _normalize(name: str) -> str:
 
 @functools.cache
 def _packages(venv: Path) -> set[str]:
-    sites = list(venv.glob("lib/python*/site-packages"))
-    for pth in (site / "_machine_torch.pth" for site in list(sites)):
-        if pth.exists():
-            sites.append(Path(pth.read_text().strip()))
+    sites = [*venv.glob("lib/python*/site-packages"), *_shared_sites(venv)]
     return set().union(*(installed_versions(site) for site in sites))
+
+
+def _shared_sites(venv: Path) -> list[Path]:
+    """The machine's package folders the venv's ``.pth`` file adds to its path."""
+    found = venv.glob("lib/python*/site-packages/_machine_torch.pth")
+    return [Path(pth.read_text().strip()) for pth in found]
+
+
+def _complete(venv: Path) -> bool:
+    """Installed to the end, and what it shares with the machine still there."""
+    return (venv / ".complete").exists() and all(site.is_dir() for site in _shared_sites(venv))
 
 
 def _site_packages(python: Path) -> Path:
@@ -388,9 +396,7 @@ def installed(build: Build | None = None) -> Runtime | None:
     """The runtime of ``build`` (this machine's) if it is complete; installs nothing."""
     build = build or Build.here()
     runtime = Runtime(venv=venv_dir(build), hf_home=cache.huggingface_dir(), build=build)
-    ready = (runtime.venv / ".complete").exists() and (
-        runtime.model_snapshot / "model.safetensors"
-    ).exists()
+    ready = _complete(runtime.venv) and (runtime.model_snapshot / "model.safetensors").exists()
     return runtime if ready else None
 
 
