@@ -53,17 +53,15 @@ XGRAMMAR_TRIM = re.compile(r"^xgrammar/.*\.a$")
 NOT_RUN = re.compile(r"^(checkov|cyclonus|kube-score)-|^(kwok|karpenter-kwok)-v[\d.]+$")
 
 
-def normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def pins(path: Path) -> list[str]:
     lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
     return [line for line in lines if line]
 
 
 def machine(freeze: Path) -> set[str]:
-    return {normalize(pin.split("==")[0]) for pin in pins(freeze) if "==" in pin}
+    from tutorial_lib.local.runtime import package_name
+
+    return {package_name(pin) for pin in pins(freeze) if "==" in pin}
 
 
 def tier_packages() -> list[str]:
@@ -113,14 +111,13 @@ def pack(freeze: Path, out: Path) -> None:
     from tutorial_lib.local import runtime
     from tutorial_lib.tools import cache
 
-    have = machine(freeze)
+    name_of, have = runtime.package_name, machine(freeze)
     wanted = [
         pin
         for pin in runtime.pins(runtime.CUDA_REQUIREMENTS)
-        if normalize(pin.split("==")[0]) not in have
-        and not LEFT_OUT.match(normalize(pin.split("==")[0]))
+        if name_of(pin) not in have and not LEFT_OUT.match(name_of(pin))
     ]
-    site = [pin for pin in tier_packages() if normalize(pin.split("==")[0]) not in have]
+    site = [pin for pin in tier_packages() if name_of(pin) not in have]
     cached = ROOT / ".gpu" / "wheels"
     with tempfile.TemporaryDirectory() as scratch:
         stage = Path(scratch)
@@ -132,10 +129,10 @@ def pack(freeze: Path, out: Path) -> None:
                 wheel = next(
                     w
                     for w in cached.glob("*.whl")
-                    if normalize(w.name.split("-")[0]) == normalize(name)
+                    if name_of(w.name.split("-")[0]) == name_of(name)
                     and w.name.split("-")[1] == version
                 )
-                drop = {"vllm": VLLM_TRIM, "xgrammar": XGRAMMAR_TRIM}.get(normalize(name))
+                drop = {"vllm": VLLM_TRIM, "xgrammar": XGRAMMAR_TRIM}.get(name_of(name))
                 if drop is None:
                     shutil.copy(wheel, stage / folder)
                 else:

@@ -1,7 +1,8 @@
 """The GPU tier: the local cluster's GPU node on this machine's NVIDIA GPU, for real.
 
 The runtime bridge starts vLLM's CUDA build for the blog's Deployment (overlay
-``local-gpu``: the blog's args, the stand-in model), and what the tutorial teaches about
+``local-gpu``: the blog's args, the stand-in model; ``eks-l4``, the blog's manifests
+unchanged, where the blog's model was downloaded), and what the tutorial teaches about
 GPU memory is checked against what that vLLM states: the parser reads every figure of the
 startup log, ``tl.sizing`` predicts the KV cache's tokens from its GiB, and the smoke test
 passes. ``make test-gpu``; skipped where no GPU is (CI has none), its runs recorded in
@@ -21,9 +22,11 @@ import tutorial_lib as tl
 from tests.helpers import GPU_STARTUP_FIGURES, PASSED_ONLY
 from tutorial_lib import names
 from tutorial_lib.domain import sizing, startup
-from tutorial_lib.local import gpus, runtime
+from tutorial_lib.local import blog_model, gpus, runtime
 
 BACKING = gpus.backing()
+#: The blog's model where ``prepare`` could download it, else the stand-in.
+BLOG_MODEL = blog_model.cached()
 pytestmark = pytest.mark.skipif(
     not BACKING,
     reason="no NVIDIA GPU that vLLM's CUDA build can use here (python -m tutorial_lib.local "
@@ -46,7 +49,7 @@ def serving(local_cluster) -> tuple[tl.Connection, str]:
 
 def test_the_gpu_node_offers_the_real_gpus_and_the_pod_gets_its_own(serving):
     connection, log = serving
-    assert connection.overlay.name == "local-gpu"
+    assert connection.overlay.name == ("eks-l4" if BLOG_MODEL else "local-gpu")
     assert runtime.installed() is not None and runtime.installed().build is runtime.Build.CUDA
     node = tl.ensure_serving(connection).node
     capacity = tl.get(connection, f"node/{node}")["status"]["capacity"]
@@ -68,7 +71,7 @@ def test_every_memory_figure_of_the_real_log_is_read(serving):
 def test_sizing_predicts_the_kv_cache_tokens_within_one_percent(serving):
     _, log = serving
     found = startup.parse_startup_log(log)
-    config = runtime.installed().model_snapshot / "config.json"
+    config = (BLOG_MODEL or runtime.installed().model_snapshot) / "config.json"
     model = sizing.ModelSpec.from_config(json.loads(config.read_text()))
     predicted = sizing.kv_cache_capacity(model, found.kv_cache_gib, max_model_len=4096)
     assert predicted.tokens == pytest.approx(found.kv_cache_tokens, rel=0.01)

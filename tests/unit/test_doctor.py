@@ -125,6 +125,8 @@ def test_no_gpu_is_fine_the_stand_in_serves(monkeypatch, tmp_path):
 
 
 def test_a_gpu_is_reported_with_driver_memory_and_capability(monkeypatch, tmp_path):
+    monkeypatch.setenv("VLLM_TUTORIAL_CACHE", str(tmp_path / "cache"))  # no model downloaded
+    monkeypatch.delenv("VLLM_TUTORIAL_OFFLINE", raising=False)
     fake_nvidia_smi(tmp_path, H100)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
     monkeypatch.delenv(gpus.SWITCH, raising=False)
@@ -135,6 +137,9 @@ def test_a_gpu_is_reported_with_driver_memory_and_capability(monkeypatch, tmp_pa
     )
     assert "compute capability 9.0" in finding.detail
     assert f"the GPU node runs vLLM {runtime.VLLM_VERSION}'s CUDA build on it" in finding.detail
+    assert "once the first `make prepare` or `up` downloads it" in finding.detail
+    monkeypatch.setenv("VLLM_TUTORIAL_OFFLINE", "1")
+    assert "serving the stand-in (VLLM_TUTORIAL_OFFLINE is set)" in doctor._gpu().detail
     monkeypatch.setenv(gpus.SWITCH, "off")
     assert f"{gpus.SWITCH}=off: the CPU stand-in serves the model" in doctor._gpu().detail
 

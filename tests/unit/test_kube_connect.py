@@ -88,10 +88,20 @@ def test_a_kubeconfig_of_ones_own_for_the_local_cluster_is_the_local_cluster(
     assert cluster.local and cluster.kubeconfig == mine and cluster.namespace == "attendee-01"
     assert cluster.prometheus_url == connect_module.monitoring.url()
     assert cluster.overlay.name == "local"
-    cuda = connect_module.runtime.Runtime(tmp_path, tmp_path, connect_module.runtime.Build.CUDA)
-    monkeypatch.setattr(connect_module.runtime, "installed", lambda: cuda)
+    runtime = connect_module.runtime
+    complete = lambda build: runtime.Runtime(tmp_path, tmp_path, build)  # noqa: E731
+    monkeypatch.setattr(runtime, "installed", complete)
+    runtime.record_serving(runtime.Build.CUDA)  # what a bridge on a GPU machine notes
     on_a_gpu = tl.connect(context="real", namespace="attendee-01")
-    assert on_a_gpu.overlay.name == "local-gpu", "the GPU node runs on this machine's GPU"
+    assert on_a_gpu.overlay.name == "local-gpu", "the bridge serves from this machine's GPU"
+    repo = tmp_path / "hub" / "models--TheBloke--Mistral-7B-v0.1-AWQ"  # the runtime's hf_home
+    (repo / "snapshots" / "c0ffee").mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("c0ffee")
+    for name in ("config.json", "model.safetensors"):
+        (repo / "snapshots" / "c0ffee" / name).write_text("{}")
+    blogs = tl.connect(context="real", namespace="attendee-01")
+    assert blogs.overlay.name == "eks-l4", "the blog's model downloaded: its manifests unchanged"
     elsewhere = write_kubeconfig(tmp_path / "eks.yaml", server="https://eks.example:443")
     monkeypatch.setenv("KUBECONFIG", str(elsewhere))
     assert not tl.connect(context="real").local

@@ -16,8 +16,8 @@ from tutorial_lib import names
 from tutorial_lib.api import kernel, shell
 from tutorial_lib.errors import ClusterError
 from tutorial_lib.kube.connection import Connection, from_kubeconfig
+from tutorial_lib.local import blog_model, monitoring, paths, runtime
 from tutorial_lib.local import cluster as local_cluster
-from tutorial_lib.local import monitoring, paths, runtime
 
 #: ``local`` (the default) or the name of a kubeconfig context: the one switch readers with a
 #: cluster of their own and CI use.
@@ -90,14 +90,17 @@ def _refuse_another_accounts_local_cluster() -> None:
 
 
 def _as_local(connection: Connection) -> Connection:
-    installed = runtime.installed()
-    gpu = installed is not None and installed.build is runtime.Build.CUDA
+    installed = runtime.installed(runtime.serving())
+    overlay = "local"
+    if installed is not None and installed.build is runtime.Build.CUDA:
+        # The blog's model on a real GPU: the blog's manifests, not a line changed.
+        overlay = "eks-l4" if blog_model.cached(installed.hf_home) else "local-gpu"
     return dataclasses.replace(
         connection,
         local=True,
         prometheus_url=monitoring.url(),
         vllm_here=runtime.command(installed) if installed else None,
-        local_overlay="local-gpu" if gpu else "local",
+        local_overlay=overlay,
     )
 
 

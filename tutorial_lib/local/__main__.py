@@ -96,16 +96,18 @@ def _prepare() -> None:
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from tutorial_lib.local import binaries, runtime
+    from tutorial_lib.local import binaries, blog_model, runtime
     from tutorial_lib.tools import binaries as tool_binaries
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="runtime") as beside:
-        installing = beside.submit(runtime.ensure_runtime)
+        installing = beside.submit(runtime.ensure_runtime, retry_download=True)
         for name, path in tool_binaries.ensure(binaries.FIRST_RUN, at_once=2).items():
             print(f"{name:<24} {path}")
         env = installing.result()
     print(f"{'vLLM ' + runtime.smoke(env):<24} {env.venv}")
     print(f"{'stand-in model':<24} {env.model_snapshot}")
+    if env.build is runtime.Build.CUDA and (snapshot := blog_model.cached(env.hf_home)):
+        print(f"{'the blog model':<24} {snapshot}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -733,6 +733,7 @@ def main() -> None:
         raise SystemExit(
             "The vLLM runtime is not installed: run `python -m tutorial_lib.local prepare`."
         )
+    runtime.record_serving(env.build)
     held = None
     if env.build is runtime.Build.CUDA:
         held = devices.Devices(gpu.index for gpu in gpus.backing())

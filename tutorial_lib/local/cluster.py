@@ -549,14 +549,14 @@ def _process_group(proc: Path) -> int:
 
 
 def _restart_stale_daemons() -> None:
-    """Restart a daemon whose code changed since it started (a ``git pull``, an edit).
+    """Restart a daemon whose code or GPUs changed since it started.
 
-    The bridge's vLLM containers end with it; the new bridge starts them again, as a
-    kubelet does after a restart.
+    A ``git pull``, an edit, ``VLLM_TUTORIAL_GPU`` switched. The bridge's vLLM containers
+    end with it; the new bridge starts them again, as a kubelet does after a restart.
     """
     for daemon in DAEMONS:
         if daemon.stale():
-            _say(f"The {daemon.name} runs code from before a change: restarting it.")
+            _say(f"The {daemon.name} started before a change to its code or GPUs: restarting it.")
             daemon.stop(terminate)
             daemon.start()
 

@@ -22,7 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutorial_lib.local import binaries, gpus, monitoring, ports, runtime
+from tutorial_lib.local import binaries, blog_model, gpus, monitoring, ports, runtime
 from tutorial_lib.tools import binaries as tool_binaries
 from tutorial_lib.tools import cache, downloads
 
@@ -261,7 +261,8 @@ def _gpu() -> Finding:
         return Finding("gpu", f"{detail}; {gpus.SWITCH}=off: the CPU stand-in serves the model")
     return Finding(
         "gpu",
-        f"{detail}; the GPU node runs vLLM {runtime.VLLM_VERSION}'s CUDA build on it",
+        f"{detail}; the GPU node runs vLLM {runtime.VLLM_VERSION}'s CUDA build on it, "
+        f"serving {blog_model.plan()}",
     )
 
 

@@ -8,11 +8,13 @@ machine with a GPU, as the suite's CPU tiers do everywhere.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from typing import NoReturn
 
 #: vLLM's CUDA 13.0 builds (its PyPI wheels since 0.2x, the manifests' ``-cu130`` image) need
 #: an NVIDIA driver of the 580 series or newer (docs/eks.md).
@@ -56,13 +58,19 @@ class Gpu:
 
 def detect() -> list[Gpu]:
     """Every NVIDIA GPU here; none without ``nvidia-smi``. Raises ``NoAnswer``."""
-    if shutil.which("nvidia-smi") is None:
-        return []
-    proc = _smi(_QUERY, "--format=csv,noheader,nounits")
+    smi = shutil.which("nvidia-smi")
+    return [] if smi is None else list(_detect(smi))
+
+
+@functools.cache
+def _detect(smi: str) -> tuple[Gpu, ...]:
+    """Asked once per process and ``nvidia-smi``: the GPUs do not change while it runs."""
+    proc = _smi(_QUERY, "--format=csv,noheader,nounits", smi=smi)
     try:
-        return [_parse(line) for line in proc.stdout.splitlines() if line.strip()] or _silent(proc)
+        found = tuple(_parse(line) for line in proc.stdout.splitlines() if line.strip())
     except (IndexError, ValueError):
-        return _silent(proc)
+        found = ()
+    return found or _silent(proc)
 
 
 def cuda_version() -> str | None:
@@ -76,10 +84,10 @@ def cuda_version() -> str | None:
     return found.group(1) if found else None
 
 
-def _smi(*args: str) -> subprocess.CompletedProcess[str]:
+def _smi(*args: str, smi: str = "nvidia-smi") -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(
-            ["nvidia-smi", *args], capture_output=True, text=True, timeout=_TIMEOUT, check=False
+            [smi, *args], capture_output=True, text=True, timeout=_TIMEOUT, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise NoAnswer(str(exc)) from None
@@ -91,7 +99,7 @@ def _parse(line: str) -> Gpu:
     return Gpu(int(index), name, driver, int(float(memory)), (major, minor))
 
 
-def _silent(proc: subprocess.CompletedProcess[str]) -> list[Gpu]:
+def _silent(proc: subprocess.CompletedProcess[str]) -> NoReturn:
     said = (proc.stderr or proc.stdout).strip().splitlines()
     raise NoAnswer(said[0] if said else "no output")
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from uv import find_uv_bin
 
 from tutorial_lib.errors import LocalClusterError
-from tutorial_lib.local import gpus, paths
+from tutorial_lib.local import blog_model, gpus, paths
 from tutorial_lib.tools import binaries, cache
 from tutorial_lib.tools.progress import run_logged
 
@@ -165,17 +165,17 @@ def ensure_cuda_venv(wheelhouse: Path | None = None) -> Path:
         (site / "_machine_torch.pth").write_text(f"{shared}\n")
         present = installed_versions(shared)
         other = [
-            f"{_name(pin)} {present[_name(pin)]}"
+            f"{package_name(pin)} {present[package_name(pin)]}"
             for pin in pinned
-            if _name(pin) in present and present[_name(pin)] != pin.split("==")[1]
+            if package_name(pin) in present and present[package_name(pin)] != pin.split("==")[1]
         ]
-        pinned = [pin for pin in pinned if _name(pin) not in present]
+        pinned = [pin for pin in pinned if package_name(pin) not in present]
     left_out = []
     if wheelhouse is not None:
-        held = {_normalize(wheel.name.split("-")[0]) for wheel in wheelhouse.glob("*.whl")}
-        left_out = [pin for pin in pinned if _name(pin) not in held]
-        pinned = [pin for pin in pinned if _name(pin) in held]
-        essential = [pin for pin in left_out if _name(pin) in ESSENTIAL]
+        held = {package_name(wheel.name.split("-")[0]) for wheel in wheelhouse.glob("*.whl")}
+        left_out = [pin for pin in pinned if package_name(pin) not in held]
+        pinned = [pin for pin in pinned if package_name(pin) in held]
+        essential = [pin for pin in left_out if package_name(pin) in ESSENTIAL]
         if essential:
             shutil.rmtree(venv, ignore_errors=True)
             raise LocalClusterError(
@@ -224,7 +224,8 @@ def installed_versions(site: Path) -> dict[str, str]:
     return {_normalize(dist.metadata["Name"]): dist.version for dist in found}
 
 
-def _name(pin: str) -> str:
+def package_name(pin: str) -> str:
+    """The normalized name of a ``name==version`` pin, a requirement or a wheel's first part."""
     return _normalize(re.split(r"[=<>!~;\[ ]", pin, maxsplit=1)[0])
 
 
@@ -395,11 +396,19 @@ def ensure_base_variant(snapshot: Path) -> Path:
     return variant
 
 
-def ensure_runtime(wheelhouse: Path | None = None, build: Build | None = None) -> Runtime:
-    """The runtime for the build this machine runs (``Build.here``) and the stand-in model."""
+def ensure_runtime(
+    wheelhouse: Path | None = None, build: Build | None = None, *, retry_download: bool = False
+) -> Runtime:
+    """The runtime for the build this machine runs (``Build.here``) and the stand-in model.
+
+    On a GPU also the blog's model, where it can be downloaded (``blog_model``);
+    ``retry_download``: ask the Hub again after a failed download.
+    """
     build = build or Build.here()
     venv = ensure_venv(wheelhouse) if build is Build.CPU else ensure_cuda_venv(wheelhouse)
     ensure_base_variant(ensure_model(venv))
+    if build is Build.CUDA:
+        blog_model.ensure(venv / "bin" / "python", cache.huggingface_dir(), again=retry_download)
     return Runtime(venv=venv, hf_home=cache.huggingface_dir(), build=build)
 
 
@@ -409,6 +418,27 @@ def installed(build: Build | None = None) -> Runtime | None:
     runtime = Runtime(venv=venv_dir(build), hf_home=cache.huggingface_dir(), build=build)
     ready = _complete(runtime.venv) and (runtime.model_snapshot / "model.safetensors").exists()
     return runtime if ready else None
+
+
+def _serving_file() -> Path:
+    return paths.state_dir() / "runtime-bridge.build"
+
+
+def record_serving(build: Build) -> None:
+    """The bridge notes the build it starts vLLM from, for the callers that choose by it."""
+    _serving_file().write_text(build.value)
+
+
+def serving() -> Build:
+    """The build the running bridge starts vLLM from; where none has said, this machine's.
+
+    Read, not worked out again: a notebook started with another ``VLLM_TUTORIAL_GPU``
+    than ``up`` still applies the overlay of the vLLM that serves.
+    """
+    try:
+        return Build(_serving_file().read_text().strip())
+    except (OSError, ValueError):
+        return Build.here()
 
 
 def command(runtime: Runtime) -> tuple[str, ...]:

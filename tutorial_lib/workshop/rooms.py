@@ -12,7 +12,7 @@ from tutorial_lib import names
 from tutorial_lib.errors import ClusterError
 from tutorial_lib.kube import objects
 from tutorial_lib.kube.connection import Connection
-from tutorial_lib.local import autoscaler
+from tutorial_lib.local import autoscaler, gpus, runtime
 from tutorial_lib.tools import manifests
 
 WORKSHOP = manifests.ROOT / "workshop"
@@ -64,6 +64,8 @@ def create(cluster: Connection, attendees: list[str]) -> pd.DataFrame:
     On the local cluster each attendee also gets a simulated GPU node (``<name>-gpu``),
     the way an instructor on EKS scales the GPU node group to the number of attendees.
     """
+    if cluster.local:
+        _refuse_more_rooms_than_gpus(attendees)
     taken = sorted(set(attendees) & _namespaces_of_others(cluster))
     if taken:
         raise ClusterError(
@@ -79,6 +81,25 @@ def create(cluster: Connection, attendees: list[str]) -> pd.DataFrame:
     applied = objects.apply_objects(cluster, wanted, "the workshop's rooms")
     _wait_in_force(cluster, attendees)
     return applied
+
+
+def _refuse_more_rooms_than_gpus(attendees: list[str]) -> None:
+    """Where this machine's GPUs serve the rooms, a room's pod holds one of them for its life.
+
+    Each room's node offers a GPU to the scheduler, but the bridge has only the real ones to
+    hand out: the pod of a room beyond them would fail to start (``RunContainerError``).
+    """
+    if runtime.serving() is not runtime.Build.CUDA:
+        return
+    count = len(gpus.backing())
+    if len(attendees) > count:
+        raise ClusterError(
+            f"{len(attendees)} rooms asked for, and this local cluster's vLLM runs on this "
+            f"machine's {count} GPU(s): each room's pod holds one, so "
+            f"{len(attendees) - count} room(s) could never start their vLLM.",
+            f"Hand out at most {count} room(s) here, or serve every room from the CPU stand-in: "
+            "`VLLM_TUTORIAL_GPU=off python -m tutorial_lib.local up` (docs/instructors.md).",
+        )
 
 
 def _in_force(cluster: Connection, name: str) -> bool:
