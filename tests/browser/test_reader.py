@@ -9,6 +9,7 @@ Screenshots land in ``build/browser/``; ``make screenshots`` writes the README's
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 import urllib.parse
@@ -188,3 +189,24 @@ def test_notebook_05_plots_the_dashboards_panels(lab, local_cluster, page, scree
         assert plot.evaluate("img => img.naturalWidth") > 300, "a plot came out empty"
     screenshot(latency, "monitoring", readme=True)
     screenshot(panels, "monitoring-dashboard-panels")
+    _the_prometheus_ui_shows_the_target_and_answers_a_typed_query(page, screenshot)
+
+
+def _the_prometheus_ui_shows_the_target_and_answers_a_typed_query(page, screenshot) -> None:
+    """What notebook 05 asks the reader to do in Prometheus' UI, done in the browser.
+
+    Until the UI was built from the module's sources the local Prometheus answered 500 here.
+    """
+    cluster = tl.connect(local=True)
+    job = f"serviceMonitor/{cluster.namespace}/{tl.names.DEPLOYMENT}/0"
+    page.goto(f"{cluster.prometheus_url}/targets")
+    pool = page.locator(".mantine-Accordion-item").filter(has_text=job).first
+    expect(pool).to_be_visible(timeout=30_000)
+    expect(pool.get_by_text(re.compile(r"^up$", re.IGNORECASE))).to_be_visible(timeout=60_000)
+    screenshot(pool, "prometheus-target-health", readme=True)
+    page.goto(f"{cluster.prometheus_url}/query")
+    page.locator(".cm-content").first.click()
+    page.keyboard.type("vllm:num_requests_running")
+    page.get_by_role("button", name="Execute").click()
+    expect(page.get_by_text("Result series: 1")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(f'job="{tl.names.SERVICE}"').first).to_be_visible()

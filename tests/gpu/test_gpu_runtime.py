@@ -43,7 +43,10 @@ def serving(local_cluster) -> tuple[tl.Connection, str]:
     record = os.environ.get("VLLM_TUTORIAL_GPU_RECORD")
     if record:
         name = BACKING[0].product.lower()
-        Path(record, f"cluster-{name}-vllm-{runtime.VLLM_VERSION}.log").write_text(log + "\n")
+        model = "mistral-7b-awq" if BLOG_MODEL else "smollm2"
+        Path(record, f"cluster-{name}-{model}-vllm-{runtime.VLLM_VERSION}.log").write_text(
+            log + "\n"
+        )
     return connection, log
 
 

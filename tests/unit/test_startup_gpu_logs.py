@@ -87,17 +87,25 @@ def test_with_the_default_runner_the_l4_starts_at_095_and_not_at_096():
             assert "torch.OutOfMemoryError: CUDA out of memory" in (GPU / run["log"]).read_text()
 
 
-def test_the_gpu_tiers_pod_log_is_read_and_its_kv_cache_is_the_budget_left():
-    """The GPU tier's run (tests/gpu, 2026-12-07, the lent H100): the local cluster's pod with
-    the blog's args and the stand-in, as ``kubectl logs`` showed it. Its default runner sizes
-    the KV cache as the 0.88 budget less weights, activations and non-torch memory, and
-    captures its graphs on top, as in the L4 runs above."""
-    found = parse_startup_log((GPU / "cluster-h100-smollm2-0.88.log").read_text())
+@pytest.mark.parametrize(
+    ("log", "model_id"),
+    [
+        ("cluster-h100-smollm2-0.88.log", "HuggingFaceTB/SmolLM2-135M-Instruct"),
+        ("cluster-h100-mistral-awq-layout-0.88.log", "TheBloke/Mistral-7B-v0.1-AWQ"),
+    ],
+)
+def test_the_gpu_tiers_pod_log_is_read_and_its_kv_cache_is_the_budget_left(log, model_id):
+    """The GPU tier's runs (tests/gpu, 2026-12-07, the lent H100): the local cluster's pod with
+    the blog's args, with the stand-in (overlay local-gpu) and with the blog's model's layout
+    in random weights (eks-l4, the blog's manifests unchanged), as ``kubectl logs`` showed it.
+    Its default runner sizes the KV cache as the 0.88 budget less weights, activations and
+    non-torch memory, and captures its graphs on top, as in the L4 runs above."""
+    found = parse_startup_log((GPU / log).read_text())
     wanted = [name for name in GPU_STARTUP_FIGURES if name not in PASSED_ONLY]
     assert [name for name in wanted if getattr(found, name) is None] == []
     assert found.gpu_memory_utilization == 0.88 and found.max_model_len == 4096
     parts = found.weights_gib + found.activation_peak_gib + found.non_torch_gib
     assert found.kv_cache_gib == pytest.approx(budget(found) - parts, abs=0.02)
-    model = sizing.ModelSpec.preset("HuggingFaceTB/SmolLM2-135M-Instruct")
+    model = sizing.ModelSpec.preset(model_id)
     predicted = sizing.kv_cache_capacity(model, found.kv_cache_gib, max_model_len=4096)
     assert predicted.tokens == pytest.approx(found.kv_cache_tokens, rel=0.01)

@@ -96,13 +96,18 @@ def _prepare() -> None:
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from tutorial_lib.local import binaries, blog_model, runtime
+    from tutorial_lib.local import binaries, blog_model, prometheus_ui, runtime
     from tutorial_lib.tools import binaries as tool_binaries
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="runtime") as beside:
         installing = beside.submit(runtime.ensure_runtime, retry_download=True)
-        for name, path in tool_binaries.ensure(binaries.FIRST_RUN, at_once=2).items():
+        obtained = tool_binaries.ensure(binaries.FIRST_RUN, at_once=2)
+        for name, path in obtained.items():
             print(f"{name:<24} {path}")
+        ui = prometheus_ui.ensure(obtained["prometheus"])
+        print(
+            f"{'prometheus web UI':<24} {ui or 'built into the binary, or not built (said above)'}"
+        )
         env = installing.result()
     print(f"{'vLLM ' + runtime.smoke(env):<24} {env.venv}")
     print(f"{'stand-in model':<24} {env.model_snapshot}")

@@ -5,6 +5,7 @@ copy cut short is refused before anything is unpacked::
 
     bin/<name>-<version>      the local cluster's binaries and the policy engine
     huggingface/hub/...       the converted stand-in model, as the cache keeps it
+    prometheus-ui/<version>/  Prometheus' web UI, where the bundle's maker could build it
     wheels/notebook/*.whl     the notebook environment (the project's dependencies, [dev])
     wheels/runtime/*.whl      the vLLM runtime: every pinned package and torch
     bundle.json               machine, Python, versions, and the SHA-256 of every file

@@ -54,6 +54,8 @@ def install(path: Path, venv: Path | None = None) -> None:
         print(f"From the bundle: {name} (Karpenter's CRDs)")
     if bundle.unpack("huggingface/", cache.huggingface_dir()):
         print("From the bundle: the stand-in model")
+    if bundle.unpack("prometheus-ui/", cache.cache_dir() / "prometheus-ui"):
+        print("From the bundle: Prometheus' web UI")
     if venv is None:
         _runtime(bundle)
         return

@@ -14,7 +14,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from tutorial_lib.local import autoscaler, binaries, bundle, paths, runtime
+from tutorial_lib.local import autoscaler, binaries, bundle, paths, prometheus_ui, runtime
 from tutorial_lib.local.bundle_install import NOTEBOOK_EXTRAS, PROJECT, pyproject_digest
 from tutorial_lib.tools import binaries as tool_binaries
 from tutorial_lib.tools import cache
@@ -28,6 +28,10 @@ def make(output: Path) -> bundle.Manifest:
     files = {f"bin/{path.name}": path for path in found.values()}
     karpenter = autoscaler.crd_source()  # `up` reads Karpenter's CRDs from it
     files[f"gomod/{karpenter.name}"] = karpenter
+    ui = prometheus_ui.ensure(found["prometheus"])  # built with npm: none at the workshop
+    for path in sorted(ui.rglob("*")) if ui else []:
+        if path.is_file():
+            files[f"prometheus-ui/{path.relative_to(ui.parents[1]).as_posix()}"] = path
     model_repo = env.model_snapshot.parents[1]
     for path in sorted(model_repo.rglob("*"), key=_weights_last):
         if path.is_file():

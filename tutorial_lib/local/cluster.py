@@ -31,6 +31,7 @@ from tutorial_lib.local import (
     ownership,
     paths,
     ports,
+    prometheus_ui,
     runtime,
     versions,
 )
@@ -491,7 +492,7 @@ def _up(current: ClusterStatus | None) -> ClusterStatus:
     _apply_package_manifests()
     _wait_nodes_ready()
     runtime.ensure_runtime()
-    binaries.ensure("prometheus", "promtool")
+    prometheus_ui.ensure(binaries.ensure("prometheus", "promtool")["prometheus"])
     _restart_stale_daemons()  # a daemon that survived the repair may run older code
     for daemon in DAEMONS:
         daemon.start()

@@ -22,7 +22,15 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutorial_lib.local import binaries, blog_model, gpus, monitoring, ports, runtime
+from tutorial_lib.local import (
+    binaries,
+    blog_model,
+    gpus,
+    monitoring,
+    ports,
+    prometheus_ui,
+    runtime,
+)
 from tutorial_lib.tools import binaries as tool_binaries
 from tutorial_lib.tools import cache, downloads
 
@@ -266,6 +274,17 @@ def _gpu() -> Finding:
     )
 
 
+def _prometheus_ui() -> Finding:
+    """Reported, never required: without it Prometheus' API, all the code uses, works."""
+    if prometheus_ui.built():
+        return Finding("web UI", f"Prometheus' web UI is built ({prometheus_ui.static_dir()})")
+    why = prometheus_ui.node_problem()
+    if why is not None:
+        fix = f"{why}; without it the local Prometheus serves its API, not its UI."
+        return Finding("web UI", "Prometheus' web UI cannot be built here", fix, blocking=False)
+    return Finding("web UI", "Prometheus' web UI is built on the first run (Node.js, pnpm)")
+
+
 def _cache(missing: Missing) -> Finding:
     if missing.nothing:
         return Finding("cache", f"complete at {cache.cache_dir()}")
@@ -280,7 +299,7 @@ def examine(missing: Missing | None = None) -> list[Finding]:
     go = _go(missing, releases)
     build = go is not None
     findings = [_platform(), _python(), _cpu(), _memory(), _gpu(), _disk(missing, build)]
-    findings.append(_port())
+    findings += [_port(), _prometheus_ui()]
     findings += [_cache(missing), *sources, *([go] if go else [])]
     return findings
 

@@ -49,7 +49,16 @@ from tutorial_lib import names
 from tutorial_lib.kube import events, labels
 from tutorial_lib.kube.connection import Connection, from_kubeconfig
 from tutorial_lib.kube.watch import Mirror, field_of
-from tutorial_lib.local import binaries, cluster, daemons, monitoring_check, paths, ports, versions
+from tutorial_lib.local import (
+    binaries,
+    cluster,
+    daemons,
+    monitoring_check,
+    paths,
+    ports,
+    prometheus_ui,
+    versions,
+)
 from tutorial_lib.serving.promql import healthy
 
 log = logging.getLogger(__name__)
@@ -266,6 +275,7 @@ def write(wanted: Desired) -> bool:
 
 def _start_prometheus(binary: Path) -> subprocess.Popen[bytes]:
     (home() / "data").mkdir(parents=True, exist_ok=True)
+    prometheus_ui.link(home())  # a binary built from the module serves the UI from there
     return subprocess.Popen(
         [
             str(binary),

@@ -135,14 +135,13 @@ def go_install(
 
 
 def _build_prometheus(name: str) -> Callable[[Path], None]:
-    """Prometheus publishes its Go module as v0.<major><minor>.<patch> (3.16.0 → v0.316.0).
+    """From the module ``versions.prometheus_module()`` names.
 
     ``remove_all_sd`` leaves out every service discovery but file and HTTP (the local
     cluster uses file_sd): a third of the size and build time. The web UI's assets are not
-    in the module, so the UI answers 500; the API works.
+    in the module: ``local/prometheus_ui.py`` builds them beside the binary.
     """
-    major, minor, patch = versions.PROMETHEUS.lstrip("v").split(".")
-    module_version = f"v0.{major}{int(minor):02d}.{patch}"
+    module_version = versions.prometheus_module()
     stamp = "github.com/prometheus/common/version"
     ldflags = (
         f"-s -w -X {stamp}.Version={versions.PROMETHEUS.lstrip('v')} "
