@@ -4,7 +4,7 @@
     python benchmarks/ci.py [--keep]           warm: this machine's caches, as a later CI run
 
 Both clone HEAD into a scratch folder and run ``bash .ci/run`` there with ``CI=true``. With
-``--cold`` the tool cache, the local cluster's state, Go's module and build caches and pip's
+``--cold`` the tool cache, the local cluster's state, Go's module and build caches, npm's and pip's
 and uv's caches point at empty folders, so every build and download of a first run happens. Prints
 the total, the suite's own table (each tier's wall time and vLLM starts, from
 ``scripts/suite.py``) and, for a cold run, the phases the progress bars report, as Markdown
@@ -52,6 +52,8 @@ def main() -> None:
             "GOCACHE": str(scratch / "gobuild"),
             "PIP_CACHE_DIR": str(scratch / "pip"),
             "UV_CACHE_DIR": str(scratch / "uv"),
+            "npm_config_cache": str(scratch / "npm"),  # pnpm for Prometheus' UI, and its store
+            "npm_config_store_dir": str(scratch / "pnpm-store"),
         }
     log = scratch / "ci.log"
     started = time.monotonic()
