@@ -24,7 +24,7 @@ sys.path.insert(0, "benchmarks")
 from gpu_memory import write_checkpoint
 from tutorial_lib.local import blog_model
 
-repo = Path(sys.argv[1]) / "hub" / ("models--" + blog_model.MODEL_ID.replace("/", "--"))
+repo = blog_model.repo(Path(sys.argv[1]))
 commit = "0" * 40  # no commit of the Hub's: random weights, the model's exact layout
 write_checkpoint(repo / "snapshots" / commit)
 (repo / "refs").mkdir(exist_ok=True)

@@ -195,7 +195,9 @@ def test_notebook_05_plots_the_dashboards_panels(lab, local_cluster, page, scree
 def _the_prometheus_ui_shows_the_target_and_answers_a_typed_query(page, screenshot) -> None:
     """What notebook 05 asks the reader to do in Prometheus' UI, done in the browser.
 
-    Until the UI was built from the module's sources the local Prometheus answered 500 here.
+    Until the UI was built from the module's sources the local Prometheus answered 500 here;
+    CI builds Prometheus from its Go module (``VLLM_TUTORIAL_OFFLINE``), so the built UI is
+    what it proves (a release binary would serve its own).
     """
     cluster = tl.connect(local=True)
     job = f"serviceMonitor/{cluster.namespace}/{tl.names.DEPLOYMENT}/0"

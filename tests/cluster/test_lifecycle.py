@@ -101,7 +101,7 @@ def test_up_restarts_a_daemon_whose_code_changed_and_the_pods_come_back(serving,
     daemons.BRIDGE.stamp_file.write_text("the code of yesterday")
     assert daemons.BRIDGE.stale()
     cluster.up()
-    assert "runtime-bridge started before a change to its code or GPUs: restarting it" in (
+    assert "runtime-bridge runs code from before a change: restarting it" in (
         capsys.readouterr().out
     )
     after = daemons.BRIDGE.pid()

@@ -25,8 +25,9 @@ from tutorial_lib.domain import sizing, startup
 from tutorial_lib.local import blog_model, gpus, runtime
 
 BACKING = gpus.backing()
-#: The blog's model where ``prepare`` could download it, else the stand-in.
-BLOG_MODEL = blog_model.cached()
+#: The blog's model where ``prepare`` could download it (and it is not switched off), else
+#: the stand-in.
+BLOG_MODEL = blog_model.cached() if blog_model.serves() else None
 pytestmark = pytest.mark.skipif(
     not BACKING,
     reason="no NVIDIA GPU that vLLM's CUDA build can use here (python -m tutorial_lib.local "

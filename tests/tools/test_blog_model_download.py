@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -20,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_lib.local import blog_model, runtime
+from tests.helpers import H100, fake_nvidia_smi
+from tutorial_lib.local import blog_model, gpus, runtime
 
 COMMIT = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 FILES = {
@@ -104,7 +106,10 @@ def _entry(name: str) -> dict:
 
 @pytest.fixture
 def hub(monkeypatch, tmp_path) -> Iterator[type[Hub]]:
-    """A local Hub that ``HF_ENDPOINT`` points at, in an online setting."""
+    """A local Hub that ``HF_ENDPOINT`` points at, online, on a machine with an H100."""
+    fake_nvidia_smi(tmp_path, H100)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.delenv(gpus.SWITCH, raising=False)  # the Makefile's tiers switch it off
     handler = type("LocalHub", (Hub,), {"asked": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

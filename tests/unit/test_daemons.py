@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers import H100, fake_nvidia_smi
-from tutorial_lib.local import daemons, gpus
+from tutorial_lib.local import daemons
 
 
 def test_the_stamp_changes_with_a_module_and_not_with_other_files(tmp_path):
@@ -23,14 +22,3 @@ def test_the_stamp_changes_with_a_module_and_not_with_other_files(tmp_path):
 def test_a_daemon_that_is_not_running_is_not_stale(tmp_path, monkeypatch):
     monkeypatch.setenv("VLLM_TUTORIAL_STATE", str(tmp_path))
     assert daemons.BRIDGE.pid() is None and not daemons.BRIDGE.stale()
-
-
-def test_the_stamp_changes_when_the_gpus_backing_the_node_do(tmp_path, monkeypatch):
-    """A switch to or from the GPU makes every daemon stale: the bridge starts another build."""
-    fake_nvidia_smi(tmp_path, H100)
-    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
-    monkeypatch.delenv(gpus.SWITCH, raising=False)
-    on_the_gpu = daemons.run_stamp()
-    monkeypatch.setenv(gpus.SWITCH, "off")
-    assert daemons.run_stamp() != on_the_gpu
-    assert daemons.run_stamp().startswith(daemons.code_stamp())

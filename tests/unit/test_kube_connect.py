@@ -94,7 +94,7 @@ def test_a_kubeconfig_of_ones_own_for_the_local_cluster_is_the_local_cluster(
     runtime.record_serving(runtime.Build.CUDA)  # what a bridge on a GPU machine notes
     on_a_gpu = tl.connect(context="real", namespace="attendee-01")
     assert on_a_gpu.overlay.name == "local-gpu", "the bridge serves from this machine's GPU"
-    repo = tmp_path / "hub" / "models--TheBloke--Mistral-7B-v0.1-AWQ"  # the runtime's hf_home
+    repo = connect_module.blog_model.repo(tmp_path)  # the runtime's hf_home
     (repo / "snapshots" / "c0ffee").mkdir(parents=True)
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text("c0ffee")
@@ -102,6 +102,9 @@ def test_a_kubeconfig_of_ones_own_for_the_local_cluster_is_the_local_cluster(
         (repo / "snapshots" / "c0ffee" / name).write_text("{}")
     blogs = tl.connect(context="real", namespace="attendee-01")
     assert blogs.overlay.name == "eks-l4", "the blog's model downloaded: its manifests unchanged"
+    monkeypatch.setenv(connect_module.blog_model.SWITCH, "off")
+    switched = tl.connect(context="real", namespace="attendee-01")
+    assert switched.overlay.name == "local-gpu", "VLLM_TUTORIAL_BLOG_MODEL=off: the stand-in"
     elsewhere = write_kubeconfig(tmp_path / "eks.yaml", server="https://eks.example:443")
     monkeypatch.setenv("KUBECONFIG", str(elsewhere))
     assert not tl.connect(context="real").local

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from tutorial_lib.errors import ToolError
 from tutorial_lib.local import doctor, prometheus_ui
 
 
@@ -61,3 +62,21 @@ def test_node_is_checked_before_anything_is_built(cache, tmp_path, monkeypatch, 
     assert (problem is None) if said is None else (said in problem)
     finding = doctor._prometheus_ui()
     assert finding.blocking is (said is None) and finding.ok is (said is None)
+
+
+def test_a_failed_build_is_said_once_and_only_prepare_tries_again(cache, tmp_path, monkeypatch):
+    binary = tmp_path / "prometheus"
+    binary.write_bytes(b"a Prometheus built from its Go module")
+    builds: list[str] = []
+
+    def failing(folder):
+        builds.append(str(folder))
+        raise ToolError("pnpm: ERR_PNPM_FETCH_404 GET .../code-highlight-9.7.2.tgz")
+
+    monkeypatch.setattr(prometheus_ui, "node_problem", lambda: None)
+    monkeypatch.setattr(prometheus_ui, "_build", failing)
+    assert prometheus_ui.ensure(binary) is None
+    assert prometheus_ui.ensure(binary) is None, "the next up (each notebook's connect)"
+    assert len(builds) == 1
+    assert prometheus_ui.ensure(binary, again=True) is None  # make prepare
+    assert len(builds) == 2

@@ -36,11 +36,12 @@ def one_h100(tmp_path, monkeypatch):
     monkeypatch.delenv(gpus.SWITCH, raising=False)
 
 
-def test_more_rooms_than_gpus_are_refused_before_anything_is_made(one_h100):
+def test_more_rooms_than_gpus_are_refused_before_anything_is_made(one_h100, monkeypatch):
     runtime.record_serving(runtime.Build.CUDA)
     with pytest.raises(ClusterError, match="1 room\\(s\\) could never start") as refused:
         rooms.create(_cluster(), ["attendee-01", "attendee-02"])
     assert "VLLM_TUTORIAL_GPU=off" in (refused.value.hint or "")
+    monkeypatch.setenv(gpus.SWITCH, "off")  # the caller's own setting: the bridge's GPUs count
     with pytest.raises(ReachedTheApi):  # as many rooms as GPUs: made
         rooms.create(_cluster(), ["attendee-01"])
 

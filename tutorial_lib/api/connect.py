@@ -94,7 +94,7 @@ def _as_local(connection: Connection) -> Connection:
     overlay = "local"
     if installed is not None and installed.build is runtime.Build.CUDA:
         # The blog's model on a real GPU: the blog's manifests, not a line changed.
-        overlay = "eks-l4" if blog_model.cached(installed.hf_home) else "local-gpu"
+        overlay = "eks-l4" if blog_model.serves(installed.hf_home) else "local-gpu"
     return dataclasses.replace(
         connection,
         local=True,

@@ -51,8 +51,9 @@ class Connection:
     namespace: str = names.NAMESPACE
     prometheus_url: str | None = None
     vllm_here: tuple[str, ...] | None = None
-    #: The local cluster's overlay: ``local`` (the CPU stand-in) or ``local-gpu`` (its GPU
-    #: node runs on this machine's GPU).
+    #: The local cluster's overlay: ``local`` (the CPU stand-in), ``local-gpu`` (its GPU node
+    #: runs on this machine's GPU, with the stand-in) or ``eks-l4`` (there, with the blog's
+    #: model downloaded: the blog's manifests unchanged).
     local_overlay: str = "local"
 
     @property

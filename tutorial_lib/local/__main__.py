@@ -83,7 +83,10 @@ def _run(args: argparse.Namespace) -> int:
             current = cluster.status()
             print(current)
             return 0 if current.healthy else 1
-        {"up": cluster.up, "down": cluster.down}[args.command]()
+        if args.command == "up":
+            cluster.up(switch_build=True)
+        else:
+            cluster.down()
     return 0
 
 
@@ -104,10 +107,11 @@ def _prepare() -> None:
         obtained = tool_binaries.ensure(binaries.FIRST_RUN, at_once=2)
         for name, path in obtained.items():
             print(f"{name:<24} {path}")
-        ui = prometheus_ui.ensure(obtained["prometheus"])
-        print(
-            f"{'prometheus web UI':<24} {ui or 'built into the binary, or not built (said above)'}"
-        )
+        binary = obtained["prometheus"]
+        ui = prometheus_ui.ensure(binary, again=True)
+        if ui is None:
+            ui = "in the binary" if prometheus_ui.embedded(binary) else "not built (said above)"
+        print(f"{'prometheus web UI':<24} {ui}")
         env = installing.result()
     print(f"{'vLLM ' + runtime.smoke(env):<24} {env.venv}")
     print(f"{'stand-in model':<24} {env.model_snapshot}")

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from tutorial_lib.errors import ToolError
+from tutorial_lib.local import gpus
 from tutorial_lib.tools import binaries, cache
 from tutorial_lib.tools.progress import run_logged
 
@@ -21,7 +22,15 @@ MODEL_ID = "TheBloke/Mistral-7B-v0.1-AWQ"
 REVISION = "main"
 #: ``off`` keeps the stand-in on a GPU (and downloads nothing).
 SWITCH = "VLLM_TUTORIAL_BLOG_MODEL"
-_OFF = {"off", "0", "no", "false"}
+#: vLLM 0.26's AWQ (``auto_awq.py``: ``get_min_capability`` 75): Turing and newer.
+COMPUTE_CAPABILITY = (7, 5)
+#: What the blog's args took on the H100 (docs/benchmarks.md, the GPU tier with the blog's
+#: model's layout), in GiB: inside the 0.88 budget the weights, the activation peak, non-torch
+#: memory and one 4,096-token request's KV cache (128 KiB a token); CUDA graphs outside it.
+_IN_BUDGET_GIB = 3.98 + 0.89 + 0.22 + 0.5
+_GRAPHS_GIB = 1.01
+_UTILIZATION = 0.88
+_FAILURE = "blog-model"
 #: Run by the runtime's Python; its last line says what went wrong, the Hub's cause first
 #: (huggingface_hub reports a Hub it could not ask as "no local copy").
 _DOWNLOAD = (
@@ -35,45 +44,57 @@ _DOWNLOAD = (
 )
 
 
-def _repo(hf_home: Path) -> Path:
+def repo(hf_home: Path) -> Path:
+    """The model's folder in a Hugging Face cache, as the Hub's client lays it out."""
     return hf_home / "hub" / ("models--" + MODEL_ID.replace("/", "--"))
-
-
-def _attempt_file() -> Path:
-    """Why the last download did not come: ``up`` does not ask the Hub again, ``prepare`` does."""
-    return cache.cache_dir() / "blog-model.unavailable"
 
 
 def cached(hf_home: Path | None = None) -> Path | None:
     """The snapshot of a complete download, or None (none, or one cut off half-way)."""
-    repo = _repo(hf_home or cache.huggingface_dir())
+    folder = repo(hf_home or cache.huggingface_dir())
     try:
-        commit = (repo / "refs" / REVISION).read_text().strip()
+        commit = (folder / "refs" / REVISION).read_text().strip()
     except OSError:
         return None
-    snapshot = repo / "snapshots" / commit
+    snapshot = folder / "snapshots" / commit
     complete = (snapshot / "config.json").exists() and any(snapshot.glob("*.safetensors"))
-    return snapshot if complete and not any(repo.glob("blobs/*.incomplete")) else None
+    return snapshot if complete and not any(folder.glob("blobs/*.incomplete")) else None
+
+
+def serves(hf_home: Path | None = None) -> bool:
+    """Whether the GPU serves the blog's model: downloaded, and not switched off."""
+    return not binaries.switched_off(SWITCH) and cached(hf_home) is not None
+
+
+def _unfit(gpu: gpus.Gpu) -> str | None:
+    """Why the blog's model with the blog's args cannot start on ``gpu``, or None."""
+    name = f"{gpu.name} (compute capability {'.'.join(map(str, gpu.compute_capability))})"
+    if gpu.compute_capability < COMPUTE_CAPABILITY:
+        return f"vLLM's AWQ kernels need compute capability 7.5 or newer, not {name}"
+    memory = gpu.memory_mib / 1024
+    if _UTILIZATION * memory < _IN_BUDGET_GIB or (1 - _UTILIZATION) * memory < _GRAPHS_GIB:
+        return f"{memory:.1f} GiB of {gpu.name} cannot hold it at the blog's 0.88 with 4,096 tokens"
+    return None
 
 
 def _not_wanted() -> str | None:
     """Why nothing is downloaded here, or None."""
-    if os.environ.get(SWITCH, "").lower() in _OFF:
+    if binaries.switched_off(SWITCH):
         return f"{SWITCH}=off"
     if binaries.offline():
         return "VLLM_TUTORIAL_OFFLINE is set"
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() not in {"", *_OFF}:
+    if os.environ.get("HF_HUB_OFFLINE") and not binaries.switched_off("HF_HUB_OFFLINE"):
         return "HF_HUB_OFFLINE is set"
-    return None
+    backing = gpus.backing()
+    return _unfit(backing[0]) if backing else "no GPU backs the node"
 
 
 def plan() -> str:
     """What serves on the GPU, for ``doctor``: the blog's model, or the stand-in and why."""
-    if cached() is not None:
+    if serves():
         return f"the blog's {MODEL_ID}"
-    try:
-        why = _not_wanted() or _attempt_file().read_text().strip()
-    except OSError:
+    why = _not_wanted() or cache.failure(_FAILURE)
+    if why is None:
         return f"the blog's {MODEL_ID}, once the first `make prepare` or `up` downloads it"
     return f"the stand-in ({why})"
 
@@ -89,15 +110,13 @@ def ensure(python: Path, hf_home: Path, *, again: bool = False) -> Path | None:
     if found is not None:
         return found
     why = _not_wanted()
-    if why is None and not again and _attempt_file().exists():
+    if why is None and not again and cache.failure(_FAILURE) is not None:
         return None  # said when it failed
     if why is None:
         why = _download(python, hf_home)
+        cache.remember_failure(_FAILURE, why)
         if why is None:
-            _attempt_file().unlink(missing_ok=True)
             return cached(hf_home)
-        _attempt_file().parent.mkdir(parents=True, exist_ok=True)
-        _attempt_file().write_text(why + "\n")
     print(
         f"The stand-in model serves on this machine's GPU, not the blog's {MODEL_ID}: {why}. "
         "`make prepare` tries the download again.",

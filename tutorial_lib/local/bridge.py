@@ -415,7 +415,10 @@ class PodRunner:
         return env
 
     def _link_model(self, hf_home: Path) -> None:
-        """The pod's HF_HOME offers the cached stand-in models, as if downloaded before."""
+        """The pod's HF_HOME offers every cached model, as if the pod had downloaded it.
+
+        The stand-ins, and the blog's model where ``blog_model`` downloaded it.
+        """
         hub = hf_home / "hub"
         hub.mkdir(parents=True, exist_ok=True)
         for target in (self.env.hf_home / "hub").glob("models--*"):
@@ -733,7 +736,6 @@ def main() -> None:
         raise SystemExit(
             "The vLLM runtime is not installed: run `python -m tutorial_lib.local prepare`."
         )
-    runtime.record_serving(env.build)
     held = None
     if env.build is runtime.Build.CUDA:
         held = devices.Devices(gpu.index for gpu in gpus.backing())

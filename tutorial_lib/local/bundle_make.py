@@ -28,7 +28,7 @@ def make(output: Path) -> bundle.Manifest:
     files = {f"bin/{path.name}": path for path in found.values()}
     karpenter = autoscaler.crd_source()  # `up` reads Karpenter's CRDs from it
     files[f"gomod/{karpenter.name}"] = karpenter
-    ui = prometheus_ui.ensure(found["prometheus"])  # built with npm: none at the workshop
+    ui = prometheus_ui.ensure(found["prometheus"], again=True)  # npm: none at the workshop
     for path in sorted(ui.rglob("*")) if ui else []:
         if path.is_file():
             files[f"prometheus-ui/{path.relative_to(ui.parents[1]).as_posix()}"] = path

@@ -27,6 +27,7 @@ from tutorial_lib.local import (
     autoscaler,
     binaries,
     daemons,
+    gpus,
     monitoring,
     ownership,
     paths,
@@ -452,24 +453,29 @@ def _restart() -> bool:
     return False
 
 
-def up(current: ClusterStatus | None = None) -> ClusterStatus:
+def up(current: ClusterStatus | None = None, *, switch_build: bool = False) -> ClusterStatus:
     """Create the local cluster, or reuse, repair or recreate it; idempotent.
 
     ``current``: a status the caller has just read, so it is not asked for twice.
+    ``switch_build``: a running cluster whose bridge serves another vLLM build than this
+    environment's (``VLLM_TUTORIAL_GPU``) is switched; only the ``up`` command asks for it.
 
     kubectl equivalent: ``kwokctl create cluster --runtime binary ...`` then
     ``kubectl apply -f nodes.yaml``.
     """
     with ownership.exclusive("up") as waited:
-        return _up(None if waited else current)  # after a wait, what the other did counts
+        # After a wait, what the other did counts.
+        return _up(None if waited else current, switch_build)
 
 
-def _up(current: ClusterStatus | None) -> ClusterStatus:
+def _up(current: ClusterStatus | None, switch_build: bool) -> ClusterStatus:
     binaries.ensure()
     ownership.claim()
     current = current or status()
     if current.healthy:
         _say(f"Local cluster {versions.CLUSTER_NAME} is already running.")
+        if switch_build:
+            _switch_build()
         _restart_stale_daemons()
         return current
     if current.exists and not current.api_ready:
@@ -495,7 +501,7 @@ def _up(current: ClusterStatus | None) -> ClusterStatus:
     prometheus_ui.ensure(binaries.ensure("prometheus", "promtool")["prometheus"])
     _restart_stale_daemons()  # a daemon that survived the repair may run older code
     for daemon in DAEMONS:
-        daemon.start()
+        _start(daemon)
     deadline = time.monotonic() + 20  # Prometheus opens its TSDB first
     while not monitoring.ready() and time.monotonic() < deadline:
         time.sleep(0.3)
@@ -549,17 +555,43 @@ def _process_group(proc: Path) -> int:
     return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[2])
 
 
-def _restart_stale_daemons() -> None:
-    """Restart a daemon whose code or GPUs changed since it started.
+def _start(daemon: daemons.Daemon) -> None:
+    """Start ``daemon``; the bridge's build is recorded first, for ``connect`` to read at once."""
+    if daemon is daemons.BRIDGE and daemon.pid() is None:
+        runtime.record_serving(runtime.Build.here())
+    daemon.start()
 
-    A ``git pull``, an edit, ``VLLM_TUTORIAL_GPU`` switched. The bridge's vLLM containers
-    end with it; the new bridge starts them again, as a kubelet does after a restart.
+
+def _switch_build() -> None:
+    """The ``up`` command with another ``VLLM_TUTORIAL_GPU`` than the running bridge's: switch.
+
+    Only the command does: every notebook's ``connect`` runs ``up`` too, and its kernel's
+    environment must not move every room's vLLM onto another build.
+    """
+    wanted, serving = runtime.Build.here(), runtime.serving()
+    if wanted is serving:
+        return
+    _say(
+        f"The bridge serves vLLM's {serving.value} build, this environment asks for the "
+        f"{wanted.value} build ({gpus.SWITCH}): switching; its pods start again."
+    )
+    runtime.ensure_runtime(build=wanted)
+    for daemon in (daemons.BRIDGE, daemons.KARPENTER):  # the build, and the NodePool's GPUs
+        daemon.stop(terminate)
+        _start(daemon)
+
+
+def _restart_stale_daemons() -> None:
+    """Restart a daemon whose code changed since it started (a ``git pull``, an edit).
+
+    The bridge's vLLM containers end with it; the new bridge starts them again, as a
+    kubelet does after a restart.
     """
     for daemon in DAEMONS:
         if daemon.stale():
-            _say(f"The {daemon.name} started before a change to its code or GPUs: restarting it.")
+            _say(f"The {daemon.name} runs code from before a change: restarting it.")
             daemon.stop(terminate)
-            daemon.start()
+            _start(daemon)
 
 
 def terminate(pids: list[int], grace: float = 10.0) -> None:

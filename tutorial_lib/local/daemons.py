@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tutorial_lib.errors import LocalClusterError
-from tutorial_lib.local import gpus, paths
+from tutorial_lib.local import paths
 from tutorial_lib.tools.progress import tail
 
 #: Set on every daemon and inherited by everything it starts; ``down`` finds them by it.
@@ -85,16 +85,6 @@ def code_stamp(package: Path = PACKAGE) -> str:
     return digest.hexdigest()
 
 
-def run_stamp() -> str:
-    """What a daemon's work depends on: its code, and the GPUs that back the GPU node.
-
-    ``VLLM_TUTORIAL_GPU`` switched, or a GPU added, changes which vLLM build the bridge
-    starts and what the nodes Karpenter launches offer: the daemons started before are stale.
-    """
-    backing = ",".join(str(gpu.index) for gpu in gpus.backing()) or "none"
-    return f"{code_stamp()} gpus={backing}"
-
-
 @dataclass(frozen=True)
 class Daemon:
     """A long-running helper process of the local cluster."""
@@ -112,15 +102,15 @@ class Daemon:
 
     @property
     def stamp_file(self) -> Path:
-        """The ``run_stamp`` it was started with."""
+        """The ``code_stamp`` of the code it was started with."""
         return paths.state_dir() / f"{self.name}.code"
 
     def stale(self) -> bool:
-        """Running, but from code or for GPUs that have changed since it started."""
+        """Running, but from code that has changed since it started."""
         if self.pid() is None:
             return False
         try:
-            return self.stamp_file.read_text() != run_stamp()
+            return self.stamp_file.read_text() != code_stamp()
         except OSError:
             return True
 
@@ -149,7 +139,7 @@ class Daemon:
                 start_new_session=True,
             )
         self.pid_file.write_text(str(proc.pid))
-        self.stamp_file.write_text(run_stamp())
+        self.stamp_file.write_text(code_stamp())
         time.sleep(1)
         if proc.poll() is not None:
             raise LocalClusterError(f"The {self.name} exited at once. Its log:\n{tail(self.log)}")

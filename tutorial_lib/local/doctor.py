@@ -276,13 +276,21 @@ def _gpu() -> Finding:
 
 def _prometheus_ui() -> Finding:
     """Reported, never required: without it Prometheus' API, all the code uses, works."""
+    binary = binaries.PROMETHEUS.path
     if prometheus_ui.built():
         return Finding("web UI", f"Prometheus' web UI is built ({prometheus_ui.static_dir()})")
+    if binary.exists() and prometheus_ui.embedded(binary):
+        return Finding("web UI", "Prometheus' web UI is in its release binary")
     why = prometheus_ui.node_problem()
     if why is not None:
-        fix = f"{why}; without it the local Prometheus serves its API, not its UI."
+        fix = (
+            f"{why}. Needed only where Prometheus is built from its Go module (offline, or "
+            "GitHub unreachable): without it the local Prometheus serves its API, not its UI."
+        )
         return Finding("web UI", "Prometheus' web UI cannot be built here", fix, blocking=False)
-    return Finding("web UI", "Prometheus' web UI is built on the first run (Node.js, pnpm)")
+    return Finding(
+        "web UI", "Prometheus' web UI: in a release binary, or built with Node.js and pnpm"
+    )
 
 
 def _cache(missing: Missing) -> Finding:

@@ -9,12 +9,13 @@ machine with a GPU, as the suite's CPU tiers do everywhere.
 from __future__ import annotations
 
 import functools
-import os
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from typing import NoReturn
+
+from tutorial_lib.tools import binaries
 
 #: vLLM's CUDA 13.0 builds (its PyPI wheels since 0.2x, the manifests' ``-cu130`` image) need
 #: an NVIDIA driver of the 580 series or newer (docs/eks.md).
@@ -104,11 +105,14 @@ def _silent(proc: subprocess.CompletedProcess[str]) -> NoReturn:
     raise NoAnswer(said[0] if said else "no output")
 
 
-def backing() -> list[Gpu]:
-    """The GPUs the local cluster's GPU node runs on: every usable one, unless switched off."""
-    if os.environ.get(SWITCH, "").lower() in {"off", "0", "no", "false"}:
-        return []
+def usable() -> list[Gpu]:
+    """Every GPU here that vLLM's CUDA build can run on; none where the driver does not answer."""
     try:
         return [gpu for gpu in detect() if gpu.problem is None]
     except NoAnswer:
         return []
+
+
+def backing() -> list[Gpu]:
+    """The GPUs the local cluster's GPU node runs on: every usable one, unless switched off."""
+    return [] if binaries.switched_off(SWITCH) else usable()

@@ -1,15 +1,16 @@
 """Prometheus's web UI for a Prometheus built from its Go module, which lacks the UI's assets.
 
 A release binary embeds the UI; the Go module holds only its sources (``web/ui``), and a
-binary built from it serves ``./web/ui/static`` from its working directory instead, the
-monitoring daemon's ``prometheus`` folder. This builds the UI once, as Prometheus's own
-``build_ui.sh`` does (pnpm, the two PromQL modules, then Vite), from the module zip Go
-checks against its checksum database, into the cache; the daemon links it there. So the
-reader clicks *Status → Targets* on the local cluster as the blog does on EKS.
+binary built from it serves the UI from disk instead: ``./web/ui/static`` when its working
+directory is named ``prometheus`` (``web/ui/ui.go``), as the monitoring daemon's is
+(``monitoring.home()``). This builds the UI once, as Prometheus's own ``build_ui.sh`` does
+(pnpm, the two PromQL modules, then Vite), from the module zip Go checks against its
+checksum database, into the cache; the daemon links it there. So the reader opens *Status →
+Target health* (the blog's *Status → Targets* before Prometheus 3) on the local cluster.
 
 It needs Node.js (Vite's ``engines``: 20.19 or newer) and the npm registry. Without them, or
 when the build fails, Prometheus runs as before (its API, all the tutorial's code uses,
-works; the UI pages answer 500), and ``up`` says so once.
+works; the UI pages answer 500), said once; only ``prepare`` tries a failed build again.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ MODULES = ("lezer-promql", "codemirror-promql")
 #: What a binary with the UI built in holds (``-tags builtinassets``: gzip'd, embedded).
 _EMBEDDED = b"static/mantine-ui/index.html.gz"
 _CHUNK = 1 << 24
+_FAILURE = "prometheus-ui"
 
 
 def static_dir() -> Path:
@@ -71,23 +73,26 @@ def built(folder: Path | None = None) -> bool:
     return (folder / "mantine-ui" / "index.html").exists()
 
 
-def ensure(binary: Path) -> Path | None:
+def ensure(binary: Path, *, again: bool = False) -> Path | None:
     """The UI's ``static`` folder for ``binary``, built if need be.
 
     None where the binary needs none (built in) or it cannot be built, said with the reason.
+    A failed build is not tried again by every ``up``, only when ``again`` (``prepare``).
     """
     folder = static_dir()
     if built(folder):
         return folder
-    if embedded(binary):
+    if embedded(binary) or (not again and cache.failure(_FAILURE) is not None):
         return None
     why = node_problem()
     if why is None:
         try:
             _build(folder)
-            return folder
-        except ToolError as exc:
+        except (ToolError, OSError) as exc:
             why = str(exc).splitlines()[0]
+    cache.remember_failure(_FAILURE, why)
+    if why is None:
+        return folder
     print(f"Prometheus's web UI is not built ({why}); its API works.", flush=True)
     return None
 

@@ -425,7 +425,7 @@ def _serving_file() -> Path:
 
 
 def record_serving(build: Build) -> None:
-    """The bridge notes the build it starts vLLM from, for the callers that choose by it."""
+    """Note the build the bridge starts vLLM from (before it starts), for those who choose by it."""
     _serving_file().write_text(build.value)
 
 

@@ -217,6 +217,11 @@ def offline() -> bool:
     return os.environ.get("VLLM_TUTORIAL_OFFLINE", "") not in ("", "0", "false")
 
 
+def switched_off(variable: str) -> bool:
+    """Whether an opt-out variable (``VLLM_TUTORIAL_GPU``, ...) says off, no, false or 0."""
+    return os.environ.get(variable, "").lower() in {"off", "0", "no", "false"}
+
+
 def _obtain(binary: Binary) -> None:
     """Download, else build, into ``<path>.partial``; only a finished file takes the name."""
     if binary.release is None and shutil.which("go") is None:

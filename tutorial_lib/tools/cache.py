@@ -24,3 +24,25 @@ def bin_dir() -> Path:
 def huggingface_dir() -> Path:
     """The ``HF_HOME`` of every vLLM pod on this machine: the stand-in model lives here."""
     return cache_dir() / "huggingface"
+
+
+def failure(what: str) -> str | None:
+    """Why ``what`` (an optional download or build) failed last, or None.
+
+    Remembered in the cache so that each ``up`` (every notebook's ``connect``) does not pay
+    for it again; ``prepare`` forgets it and tries again.
+    """
+    try:
+        return (cache_dir() / f"{what}.unavailable").read_text().strip()
+    except OSError:
+        return None
+
+
+def remember_failure(what: str, why: str | None) -> None:
+    """Note why ``what`` failed; None forgets it (it worked, or it is to be tried again)."""
+    path = cache_dir() / f"{what}.unavailable"
+    if why is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(why + "\n")

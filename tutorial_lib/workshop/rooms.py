@@ -91,12 +91,13 @@ def _refuse_more_rooms_than_gpus(attendees: list[str]) -> None:
     """
     if runtime.serving() is not runtime.Build.CUDA:
         return
-    count = len(gpus.backing())
+    count = len(gpus.usable())  # the bridge's, whatever this caller's VLLM_TUTORIAL_GPU says
     if len(attendees) > count:
         raise ClusterError(
             f"{len(attendees)} rooms asked for, and this local cluster's vLLM runs on this "
-            f"machine's {count} GPU(s): each room's pod holds one, so "
-            f"{len(attendees) - count} room(s) could never start their vLLM.",
+            f"machine's {count} GPU(s): each room's pod holds one (and your own vLLM in "
+            f"{names.NAMESPACE} one more while it runs), so {len(attendees) - count} room(s) "
+            "could never start their vLLM.",
             f"Hand out at most {count} room(s) here, or serve every room from the CPU stand-in: "
             "`VLLM_TUTORIAL_GPU=off python -m tutorial_lib.local up` (docs/instructors.md).",
         )
