@@ -222,8 +222,9 @@ class GPU:
 #: ``gpu_memory_utilization``: nvidia-smi's total less what the driver reserves, so it moves a
 #: little with the driver (the L4: 21.95-22.05 GiB). Values from PyTorch out-of-memory
 #: messages and vLLM logs on recent drivers: L4 22.05 (vLLM issue #33297, driver 570), T4
-#: 14.57, A10G 22.06, A100-40GB 39.39, A100-80GB 79.15, H100-80GB 79.18 (nvidia-smi shows
-#: 15360, 23034, 23028, 40960, 81920 and 81559 MiB). ``nominal`` is the sales figure.
+#: 14.57 (QwenLM/Qwen3-VL issue #1046; docs/claims.md), A10G 22.06, A100-40GB 39.39,
+#: A100-80GB 79.15, H100-80GB 79.18 (nvidia-smi shows 15360, 23034, 23028, 40960, 81920 and
+#: 81559 MiB). ``nominal`` is the sales figure.
 GPUS: dict[str, GPU] = {
     g.name: g
     for g in [
