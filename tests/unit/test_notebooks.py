@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 import re
 import tokenize
 
@@ -25,6 +26,15 @@ def test_committed_without_outputs_or_execution_counts(path):
         if cell.cell_type == "code":
             assert cell.outputs == [], f"cell {index} has outputs"
             assert cell.execution_count is None, f"cell {index} has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_cell_has_its_own_id_as_nbformat_4_5_requires(path):
+    """nbformat adds a missing id when it reads a notebook, and warns that it will refuse it."""
+    cells = json.loads(path.read_text())["cells"]
+    ids = [cell.get("id") for cell in cells]
+    assert None not in ids, f"cell {ids.index(None)} has no id"
+    assert len(set(ids)) == len(ids), "two cells share an id"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
