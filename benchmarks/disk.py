@@ -33,11 +33,16 @@ def go_cache(name: str) -> Path | None:
 
 def main() -> None:
     root = cache.cache_dir()
-    venv = runtime.venv_dir()
-    site = next(venv.glob("lib/python3.*/site-packages"), venv)
     rows = [(f"cache: {part.name}", size(part)) for part in sorted(root.iterdir()) if part.is_dir()]
-    rows += [(f"runtime venv ({(venv / '.complete').read_text().strip()})", size(venv))]
-    rows += [(f"  of which {name}", size(site / name)) for name in ("torch", "nvidia", "triton")]
+    for build in runtime.Build:  # each build's venv that is here (the CUDA one on a GPU)
+        venv = runtime.venv_dir(build)
+        if not (venv / ".complete").exists():
+            continue
+        site = next(venv.glob("lib/python3.*/site-packages"), venv)
+        first = (venv / ".complete").read_text().strip().splitlines()[0]
+        rows += [(f"{build.value} runtime venv ({first})", size(venv))]
+        parts = ("torch", "nvidia", "triton")
+        rows += [(f"  of which {name}", size(site / name)) for name in parts]
     rows += [(f"Go {name}", size(p)) for name in ("GOMODCACHE", "GOCACHE") if (p := go_cache(name))]
     report.heading("Disk after a first run")
     report.table(["what", "size"], [(label, f"{total / 1024**3:.2f} GiB") for label, total in rows])

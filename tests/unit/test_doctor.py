@@ -162,3 +162,19 @@ def test_a_gpu_vllm_cannot_use_says_why_without_stopping_the_demo(
     assert fix in finding.fix
     if code:
         assert "couldn't communicate with the driver" in finding.detail
+
+
+def test_the_disk_needed_is_the_build_s_and_the_blog_model_s(monkeypatch, tmp_path):
+    """A GPU machine installs the CUDA build and downloads the blog's model: more disk."""
+    monkeypatch.setenv("VLLM_TUTORIAL_CACHE", str(tmp_path / "cache"))
+    for name in ("VLLM_TUTORIAL_OFFLINE", "HF_HUB_OFFLINE", "VLLM_TUTORIAL_BLOG_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    fake_nvidia_smi(tmp_path, H100)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    monkeypatch.delenv(gpus.SWITCH, raising=False)
+    runtime_only = doctor.Missing(binaries=(), runtime=True)
+    assert "12.3 GiB needed" in doctor._disk(runtime_only, build=False).detail
+    monkeypatch.setenv("VLLM_TUTORIAL_BLOG_MODEL", "off")
+    assert "8.2 GiB needed" in doctor._disk(runtime_only, build=False).detail
+    monkeypatch.setenv(gpus.SWITCH, "off")  # the CPU stand-in
+    assert "6.0 GiB needed" in doctor._disk(runtime_only, build=False).detail

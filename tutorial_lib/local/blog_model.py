@@ -99,6 +99,11 @@ def plan() -> str:
     return f"the stand-in ({why})"
 
 
+def to_download() -> bool:
+    """Whether the next ``prepare`` downloads it (for ``doctor``'s disk estimate)."""
+    return cached() is None and _not_wanted() is None
+
+
 def ensure(python: Path, hf_home: Path, *, again: bool = False) -> Path | None:
     """The blog's model's snapshot, downloaded with ``python``'s huggingface_hub if need be.
 

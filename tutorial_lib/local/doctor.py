@@ -37,6 +37,11 @@ from tutorial_lib.tools import cache, downloads
 GIB = 1024**3
 #: What a first run writes (benchmarks/disk.py, docs/benchmarks.md "Disk after a first run").
 RUNTIME_BYTES = 6 * GIB  # the runtime venv with PyPI's torch, the stand-in model, its wheel
+#: The CUDA build's venv with torch and its CUDA libraries from PyPI: 7.65 GiB measured
+#: (benchmarks/disk.py, docs/benchmarks.md), with the stand-in as above.
+CUDA_RUNTIME_BYTES = 8.2 * GIB
+#: The blog's model where a GPU will download it: its weights are 3.98 GiB (the H100 run).
+BLOG_MODEL_BYTES = 4.1 * GIB
 BINARIES_BYTES = 1.1 * GIB  # the cluster binaries, the tools, checkov's venv, build folders
 GO_BUILD_BYTES = 7.2 * GIB  # Go's module and build caches, when the binaries are built
 #: The control plane, Prometheus and one vLLM pod with the stand-in model, with headroom.
@@ -170,7 +175,8 @@ def _sources(missing: Missing) -> tuple[list[Finding], bool]:
     if missing.runtime:
         index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple/")
         why = _reachable(index)
-        fix = f"pip needs a package index for vLLM's CPU build ({why}); set PIP_INDEX_URL"
+        build = runtime.Build.here().value.upper()
+        fix = f"pip needs a package index for vLLM's {build} build ({why}); set PIP_INDEX_URL"
         findings.append(Finding("download", index, fix if why else ""))
     return findings, releases
 
@@ -210,9 +216,11 @@ def _disk(missing: Missing, build: bool) -> Finding:
     folder = cache.cache_dir()
     existing = next(p for p in (folder, *folder.parents) if p.exists())
     free = shutil.disk_usage(existing).free
-    need = (RUNTIME_BYTES if missing.runtime else 0) + (
+    cuda = runtime.Build.here() is runtime.Build.CUDA
+    need = ((CUDA_RUNTIME_BYTES if cuda else RUNTIME_BYTES) if missing.runtime else 0) + (
         (BINARIES_BYTES + (GO_BUILD_BYTES if build else 0)) if missing.binaries else 0
     )
+    need += BLOG_MODEL_BYTES if cuda and blog_model.to_download() else 0
     detail = f"{free / GIB:.1f} GiB free at {existing}, {need / GIB:.1f} GiB needed"
     if free < need:
         return Finding(
