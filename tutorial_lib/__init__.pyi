@@ -10,6 +10,7 @@ from tutorial_lib.api.bench import bench_serve
 from tutorial_lib.api.connect import connect
 from tutorial_lib.api.live import LiveStartup
 from tutorial_lib.api.prometheus import reach_prometheus
+from tutorial_lib.api.shutdown import request_in_flight
 from tutorial_lib.api.smoke import smoke_test
 from tutorial_lib.domain import costs, flows, sizing, startup
 from tutorial_lib.domain.calculator import Calculator
@@ -100,6 +101,7 @@ __all__ = [
     "reach_prometheus",
     "remaining",
     "render",
+    "request_in_flight",
     "reset",
     "scale",
     "scheduling",

@@ -36,3 +36,10 @@ def test_a_patch_that_no_longer_fits_stops_the_build(proxy, tmp_path, old):
     with pytest.raises(ToolError, match=r"no longer fits server\.go") as stopped:
         patch(old).apply(tmp_path / "src")
     assert "nothing was built" in stopped.value.hint
+
+
+def test_a_changed_patch_is_cached_under_another_name():
+    """The binary's cache name follows the patch's text: a changed patch is built again."""
+    assert patch('":%d"').label == patch('":%d"').label
+    assert patch('":%d"').label != patch('"0.0.0.0:%d"').label
+    assert patch('":%d"').label.startswith("+tutorial.")

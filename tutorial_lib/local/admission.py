@@ -59,6 +59,7 @@ VALUES = frozenset(
         "--max-lora-rank",
         "--max-cpu-loras",
         "--api-key",
+        "--shutdown-timeout",
         "--uvicorn-log-level",
         "--max-log-len",
     }
@@ -86,6 +87,7 @@ VALUE_ENV = frozenset(
         "OMP_NUM_THREADS",
         "HF_TOKEN",
         "HUGGING_FACE_HUB_TOKEN",
+        "VLLM_API_KEY",
         "TZ",
     }
 )
@@ -236,8 +238,12 @@ def _fits_memory_limit(env: dict[str, str], limit: int | None) -> None:
         )
 
 
-def admit(container: Any, files: PodFiles) -> Launch:
-    """The launch for ``container`` (a ``V1Container``), or ``Refused`` with the reason."""
+def admit(container: Any, files: PodFiles, env: Iterable[tuple[str, str]] | None = None) -> Launch:
+    """The launch for ``container`` (a ``V1Container``), or ``Refused`` with the reason.
+
+    ``env``: its variables with their values, those from Secrets and ConfigMaps read
+    (``env_from.resolve``); by default the values written in the spec.
+    """
     command = list(container.command or IMAGE_ENTRYPOINT)
     args = list(container.args or [])
     if command == ["vllm"] and args[:1] == ["serve"]:  # the blog repository's form
@@ -248,7 +254,8 @@ def admit(container: Any, files: PodFiles) -> Launch:
             '`vllm serve`. Check the container\'s command in the manifest: ["vllm", "serve"], '
             "or none (the image's entrypoint)"
         )
-    env = [(var.name, var.value) for var in container.env or [] if var.value is not None]
+    if env is None:
+        env = [(var.name, var.value) for var in container.env or [] if var.value is not None]
     launch = Launch(_options(args, files), _environment(env, files))
     _fits_memory_limit(launch.env, memory_limit(container))
     return launch

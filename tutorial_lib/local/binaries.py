@@ -178,7 +178,7 @@ KUBERNETES = tuple(
 KWOK = (
     Binary(
         "kwok",
-        versions.KWOK + versions.PATCHED,
+        versions.KWOK + patches.KWOK.label,
         gopatch.go_build(patches.KWOK, f"{versions.KWOK_MODULE}/cmd/kwok", "kwok"),
     ),
     Binary(
@@ -193,7 +193,7 @@ PROMETHEUS = binaries.prometheus_binary("prometheus")
 #: its ports on loopback (patches.py).
 KARPENTER = Binary(
     "karpenter-kwok",
-    versions.KARPENTER + versions.PATCHED,
+    versions.KARPENTER + patches.KARPENTER.label,
     gopatch.go_build(
         patches.KARPENTER,
         f"{versions.KARPENTER_MODULE}/kwok",

@@ -16,8 +16,11 @@ kwok simulates every pod but those whose container runs a ``vllm/vllm-openai`` i
 * runs the startup, readiness and liveness probes and reports them in the pod status, so the
   Service lists the pod only once vLLM answers ``/health``;
 * restarts a crashed or unhealthy container with the kubelet's back-off (``restartCount``,
-  ``CrashLoopBackOff``), and on deletion sends SIGTERM, waits the grace period, then SIGKILL,
-  and only then removes the pod.
+  ``CrashLoopBackOff``), and on deletion runs the preStop hook's sleep (``prestop``), sends
+  SIGTERM to the container's main process, as a container runtime does (vLLM passes it on
+  to its engine, which drains or aborts what runs), waits out the grace period, SIGKILLs what
+  is left, and only then removes the pod;
+* fills env values from the pod's Secrets and ConfigMaps (``env_from``).
 
 Started by ``python -m tutorial_lib.local up``, which runs ``main()`` in a process of its own.
 """
@@ -54,9 +57,11 @@ from tutorial_lib.local import (
     cluster,
     daemons,
     devices,
+    env_from,
     gpus,
     limits,
     paths,
+    prestop,
     runtime,
     versions,
 )
@@ -203,7 +208,9 @@ class PodRunner:
     #: The machine's GPUs where the runtime is the CUDA build; None where the node is simulated.
     gpus: devices.Devices | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
-    grace: float = 30.0
+    #: When the grace period ends (``time.monotonic()``); a later, shorter deletion moves it.
+    deadline: float = float("inf")
+    run_pre_stop: bool = True
 
     def __post_init__(self) -> None:
         meta = self.pod.metadata
@@ -225,8 +232,10 @@ class PodRunner:
     def start(self) -> None:
         self.thread.start()
 
-    def stop(self, grace: float) -> None:
-        self.grace = grace
+    def stop(self, grace: float, *, pre_stop: bool = True) -> None:
+        """Stop within ``grace`` seconds; without the preStop hook when the node itself goes."""
+        self.deadline = min(self.deadline, time.monotonic() + grace)
+        self.run_pre_stop = self.run_pre_stop and pre_stop
         self.stop_event.set()
 
     def _run(self) -> None:
@@ -257,7 +266,12 @@ class PodRunner:
         None when it could not even start (the kubelet's RunContainerError).
         """
         try:
-            launch = admission.admit(self.spec, self._files())
+            env = env_from.resolve(self.connection, self.namespace, self.spec)
+        except env_from.ConfigError as missing:
+            self._cannot_run(str(missing), reason=env_from.REASON)
+            return None
+        try:
+            launch = admission.admit(self.spec, self._files(), env)
             visible = self._visible_gpus()
         except (admission.Refused, devices.NoneFree) as refused:
             self._cannot_run(f"refused by the local cluster: {refused}.")
@@ -395,7 +409,7 @@ class PodRunner:
         for name, value in launch.env.items():
             if name in admission.PATH_ENV:
                 Path(value).mkdir(parents=True, exist_ok=True)
-                self._log_line(f"[bridge] env {name}={given[name]} -> {value}")
+                self._log_line(f"[bridge] env {name}={given.get(name)} -> {value}")
             env[name] = value
         # The model comes from the local cache (there is no Hub here); no usage reports.
         env.setdefault("HF_HOME", str(self.dir / "huggingface"))
@@ -488,11 +502,11 @@ class PodRunner:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, sig)
 
-    def _cannot_run(self, message: str) -> None:
+    def _cannot_run(self, message: str, reason: str = "RunContainerError") -> None:
         """Keep the pod and say why, as a kubelet does when it cannot run the container."""
         self._event("Failed", message)
         self.container.process = None
-        self.container.waiting_reason, self.container.waiting_message = "RunContainerError", message
+        self.container.waiting_reason, self.container.waiting_message = reason, message
         self._log_line(f"[bridge] {message} Retrying with back-off.")
 
     def _record_exit(self, exit_code: int) -> None:
@@ -519,16 +533,40 @@ class PodRunner:
         self._publish_logs()
 
     def _terminate(self) -> None:
-        """SIGTERM to the whole process group, the grace period, then SIGKILL."""
+        """The kubelet's order: the preStop hook, SIGTERM, the rest of the grace period, SIGKILL.
+
+        SIGTERM goes to ``vllm serve`` alone, as a runtime sends it to a container's main
+        process: vLLM tells its engine, which drains (``--shutdown-timeout``) or aborts. Sent
+        to the whole group, it reached the engine directly, which then failed the requests
+        it was draining (HTTP 500, docs/benchmarks.md). SIGKILL goes to everything left, as
+        the runtime kills a container's cgroup.
+        """
         process = self.container.process
         if process is None or process.poll() is not None:
             return
-        self._signal_group(signal.SIGTERM)
+        if self.run_pre_stop:
+            self._pre_stop(process)
+        self._log_line("[bridge] SIGTERM to vllm serve")
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=self.grace)
+            process.wait(timeout=max(self.deadline - time.monotonic(), 0))
         except subprocess.TimeoutExpired:
-            self._signal_group(signal.SIGKILL)
-            process.wait()
+            self._log_line("[bridge] the grace period is over: SIGKILL")
+        self._signal_group(signal.SIGKILL)
+        process.wait()
+
+    def _pre_stop(self, process: subprocess.Popen[bytes]) -> None:
+        hook = prestop.pre_stop(self.spec)
+        if hook.failed:
+            self._event(prestop.FAILED, hook.failed)
+            self._log_line(f"[bridge] preStop hook failed: {hook.failed}")
+        if not hook.seconds:
+            return
+        self._log_line(f"[bridge] preStop: sleep {hook.seconds:g} s")
+        end = time.monotonic() + hook.seconds
+        while time.monotonic() < min(end, self.deadline) and process.poll() is None:
+            time.sleep(0.2)
 
     # --- the API server -------------------------------------------------------------------
 
@@ -662,7 +700,7 @@ class Bridge:
             if runner is None:  # no process of ours: nothing to stop, just let it go
                 with contextlib.suppress(ClusterError):
                     delete_pod(self.connection, pod.metadata.name, pod.metadata.namespace)
-            elif not runner.stop_event.is_set():
+            else:  # again for a second, shorter deletion (kubectl delete --grace-period=1)
                 grace = pod.metadata.deletion_grace_period_seconds
                 runner.stop(float(grace if grace is not None else 30))
             return
@@ -722,7 +760,7 @@ class Bridge:
             watcher.join(timeout=5)
         runners = list(self.runners.values())
         for runner in runners:
-            runner.stop(10)
+            runner.stop(10, pre_stop=False)  # the whole node goes: no one to drain towards
         for runner in runners:
             runner.thread.join(timeout=15)
 

@@ -11,8 +11,6 @@ KWOK_MODULE = "sigs.k8s.io/kwok"
 #: go.sum's hash of the kwok module (``go mod download -json sigs.k8s.io/kwok@v0.8.0``: "Sum"):
 #: kwok is built from this source with the tutorial's patch (``patches.py``).
 KWOK_H1 = "h1:OTIOTwgROqPMovcTwxICx2eYQ4AwLpSx5EpjbDKF4SQ="
-#: What the cache calls a binary built with the tutorial's patch: never a release's name.
-PATCHED = "+tutorial.1"
 
 #: Kubernetes publishes its staging repositories (k8s.io/api, k8s.io/client-go, ...) as
 #: ``v0.<minor>.<patch>`` for every ``v1.<minor>.<patch>`` release.

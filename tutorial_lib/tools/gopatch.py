@@ -10,6 +10,7 @@ changed, and the patch must be looked at again, never applied half.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,17 @@ class Patch:
     edits: dict[str, tuple[tuple[str, str], ...]]
     #: New files of the module, by path, with their text.
     added: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """What the cache calls a build of it, never a release's name: ``+tutorial.<hash>``.
+
+        From the patch's own text, so a changed patch is built again, not taken from a cache.
+        """
+        text = repr(
+            (self.module, self.version, sorted(self.edits.items()), sorted(self.added.items()))
+        )
+        return "+tutorial." + hashlib.sha256(text.encode()).hexdigest()[:8]
 
     def apply(self, src: Path) -> None:
         """The module's source, patched, in ``src`` (made afresh)."""
