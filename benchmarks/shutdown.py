@@ -5,9 +5,9 @@
 Runs the local runtime's ``vllm serve`` (the stand-in, CPU build) outside the cluster, once
 per case: ``--shutdown-timeout`` 0 (vLLM's default, the blog's manifest) or 45 (ours);
 SIGTERM to the main process (what a container runtime does) or to its whole process group
-(what the bridge did before); the engine in a process of its own (vLLM's default, as in the
-image on EKS) or in the API server's (``VLLM_ENABLE_V1_MULTIPROCESSING=0``, the local
-overlay). Each case answers a short completion first (a fresh server's first answer pays a
+(what the bridge did before); ``VLLM_ENABLE_V1_MULTIPROCESSING`` 1 (vLLM's default, as in the
+image on EKS) or 0 (the local overlay; ``vllm serve`` still runs its engine in a process of
+its own). Each case answers a short completion first (a fresh server's first answer pays a
 warm-up), then streams one of ``--tokens`` tokens (``ignore_eos``, as notebook 07 does with
 ``tutorial_lib.serving.inflight``), sends SIGTERM a second in, and records what the client
 got and how long the server took to exit; then the same server again with nothing in
@@ -106,10 +106,10 @@ def one_case(
     env: runtime.Runtime, timeout: int, target: str, own_engine: bool, tokens: int
 ) -> dict[str, object]:
     port = bridge.free_port()
-    engine = "own process" if own_engine else "in the API server"
+    engine = "1" if own_engine else "0"
     log = Path(f"/tmp/shutdown-{timeout}-{target}-{int(own_engine)}.log")
     process = serve(env, timeout, own_engine, port, log)
-    row: dict[str, object] = {"timeout": timeout, "SIGTERM to": target, "engine": engine}
+    row: dict[str, object] = {"timeout": timeout, "SIGTERM to": target, "MP": engine}
     row["ready s"] = round(wait_healthy(port), 1)
     started = time.monotonic()
     completions.complete(url(port), "Once", model=runtime.MODEL_ID, max_tokens=32)

@@ -85,6 +85,7 @@ VALUE_ENV = frozenset(
         "VLLM_LOGGING_LEVEL",
         "VLLM_CPU_OMP_THREADS_BIND",
         "OMP_NUM_THREADS",
+        "TORCH_COMPILE_DISABLE",
         "HF_TOKEN",
         "HUGGING_FACE_HUB_TOKEN",
         "VLLM_API_KEY",

@@ -93,8 +93,7 @@ class InFlight:
 def tokens_for(base_url: str, model: str, seconds: float, limit: int) -> int:
     """How many tokens take about ``seconds`` to generate here, at most ``limit``.
 
-    Measured with a short answer first, which also pays a fresh server's first-request
-    warm-up (about 30 s for the CPU build's first answer, docs/benchmarks.md).
+    Measured with a short answer first, greedy like the long one.
     """
     probe = completions.complete(base_url, PROMPT, model=model, max_tokens=32, temperature=0.0)
     rate = probe.tokens_per_second or 1.0
