@@ -3,7 +3,7 @@
     python benchmarks/load_agreement.py [--rounds 3]
 
 On the local cluster (started when needed), each round measures the notebook's load
-(concurrency 4, 16 requests of 32 tokens) with ``tl.load.sweep`` and then with
+(concurrency 4, 8 requests of 32 tokens: two rounds) with ``tl.load.sweep`` and then with
 ``tl.bench_serve``, twice: once on the otherwise idle machine and once with a busy process
 on a core during the benchmark only, as a neighbour (another notebook, the suite's other
 lane) would be. Prints each tool's requests per second and tokens per decode step, and the
@@ -21,7 +21,7 @@ import report
 
 import tutorial_lib as tl
 
-LOAD = {"concurrency": 4, "requests": 16}
+LOAD = {"concurrency": 4, "requests": 8}
 
 
 def _spin(stop: multiprocessing.synchronize.Event) -> None:
