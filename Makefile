@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 LANES  ?= 2
 
 .PHONY: setup demo doctor test check test-pythons test-tools test-cluster test-lanes test-browser test-gpu lint lab cluster-up cluster-down cluster-status prepare bench \
-        browser screenshots bundle
+        browser screenshots bundle adapter
 
 ## With VLLM_TUTORIAL_BUNDLE=PATH (a workshop bundle) setup needs no network: the venv, the
 ## binaries, the vLLM runtime and the model all come from that file, checked as they land.
@@ -30,6 +30,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check 'uv>=0.9'
 	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[dev]'
 	@touch $@
+
+## The LoRA adapter the tutorial serves (adapters/README.md), trained again from its lessons on
+## this machine's CPU with PEFT; the repository ships the result, so nothing else needs this.
+adapter: setup prepare
+	$(PY) adapters/make.py
 
 ## The main job: local cluster up, the blog's deployment applied, a real answer from vLLM.
 demo: setup

@@ -6,6 +6,7 @@ names, two readers.
 
 from tutorial_lib import errors, names
 from tutorial_lib.api import exercises
+from tutorial_lib.api.adapters import publish_adapter
 from tutorial_lib.api.bench import bench_serve
 from tutorial_lib.api.connect import connect
 from tutorial_lib.api.live import LiveStartup
@@ -53,6 +54,7 @@ from tutorial_lib.serving.completions import (
     complete,
     has_chat_template,
     served_model,
+    served_models,
 )
 from tutorial_lib.serving.vllm_metrics import histogram_quantile, metrics
 from tutorial_lib.tools import manifests, monitoring, netpol
@@ -98,6 +100,7 @@ __all__ = [
     "port_forward",
     "preflight",
     "prometheus",
+    "publish_adapter",
     "reach_prometheus",
     "remaining",
     "render",
@@ -106,6 +109,7 @@ __all__ = [
     "scale",
     "scheduling",
     "served_model",
+    "served_models",
     "set_resources",
     "show_logs",
     "sizing",

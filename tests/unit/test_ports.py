@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tutorial_lib.errors import LocalClusterError
-from tutorial_lib.local import cluster, daemons, monitoring, ports
+from tutorial_lib.local import cluster, daemons, monitoring, object_store, ports
 
 
 def test_an_offset_moves_every_fixed_port_and_prometheus_url(monkeypatch):
@@ -19,8 +19,9 @@ def test_an_offset_moves_every_fixed_port_and_prometheus_url(monkeypatch):
     assert moved == (20090, 20191, 20192)
     assert (ports.etcd_client(), ports.etcd_peer()) == (20379, 20380)
     assert ports.kube_apiserver() == 20443
-    assert len(ports.fixed()) == len(ports.LISTENERS) and min(ports.fixed()) == 20090
+    assert len(ports.fixed()) == len(ports.LISTENERS) and min(ports.fixed()) == 20070
     assert monitoring.url() == "http://127.0.0.1:20090"
+    assert object_store.local_url() == "http://127.0.0.1:20070"
 
 
 @pytest.mark.parametrize("value", ["-5", "ten", "1.5", str(ports.MAX_OFFSET + 1)])

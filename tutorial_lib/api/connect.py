@@ -16,8 +16,9 @@ from tutorial_lib import names
 from tutorial_lib.api import kernel, shell
 from tutorial_lib.errors import ClusterError
 from tutorial_lib.kube.connection import Connection, from_kubeconfig
-from tutorial_lib.local import blog_model, monitoring, paths, runtime
+from tutorial_lib.local import blog_model, monitoring, object_store, paths, runtime
 from tutorial_lib.local import cluster as local_cluster
+from tutorial_lib.serving.objectstore import ObjectStore
 
 #: ``local`` (the default) or the name of a kubeconfig context: the one switch readers with a
 #: cluster of their own and CI use.
@@ -101,6 +102,17 @@ def _as_local(connection: Connection) -> Connection:
         prometheus_url=monitoring.url(),
         vllm_here=runtime.command(installed) if installed else None,
         local_overlay=overlay,
+        object_store=_object_store(),
+    )
+
+
+def _object_store() -> ObjectStore:
+    account = object_store.credentials()
+    return ObjectStore(
+        url=object_store.local_url(),
+        in_cluster=object_store.in_cluster_urls()[1],
+        access_key=account.access_key,
+        secret_key=account.secret_key,
     )
 
 

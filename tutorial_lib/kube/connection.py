@@ -17,7 +17,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import urllib3
 import yaml
@@ -27,6 +27,9 @@ from kubernetes.client.exceptions import ApiException
 from tutorial_lib import names
 from tutorial_lib.errors import ClusterError, Expired, NotFound, Unreachable
 from tutorial_lib.tools import binaries, manifests, process
+
+if TYPE_CHECKING:  # boto3 loads only where an adapter is uploaded
+    from tutorial_lib.serving.objectstore import ObjectStore
 
 T = TypeVar("T")
 
@@ -55,6 +58,9 @@ class Connection:
     #: runs on this machine's GPU, with the stand-in) or ``eks-l4`` (there, with the blog's
     #: model downloaded: the blog's manifests unchanged).
     local_overlay: str = "local"
+    #: The local cluster's object store (its S3 API, where the LoRA adapters wait); None on
+    #: any other cluster, whose pods read AWS's S3.
+    object_store: ObjectStore | None = None
 
     @property
     def core(self) -> client.CoreV1Api:

@@ -203,12 +203,62 @@ def last_log_lines(cluster: Connection, pod: client.V1Pod, lines: int = LOG_LINE
 
 
 def stuck(pod: client.V1Pod) -> str | None:
-    """The waiting reason of a container that will not recover by itself, if any."""
+    """The waiting reason of a container that will not recover by itself, if any.
+
+    An init container that failed counts too, as ``kubectl get pods`` shows it: ``Init:Error``
+    (the kubelet runs it again, but what it lacked rarely appears by itself).
+    """
+    for status in _init_statuses(pod):
+        waiting = status.state.waiting if status.state else None
+        if waiting and waiting.reason in HOPELESS:
+            return f"Init:{waiting.reason}"
+        if _failed(status):
+            return "Init:Error"
     for status in (pod.status.container_statuses if pod.status else None) or []:
         waiting = status.state.waiting if status.state else None
         if waiting and waiting.reason in HOPELESS:
             return waiting.reason
     return None
+
+
+def initializing(pod: client.V1Pod) -> str | None:
+    """``Init:1/2`` or ``Init:Error``, as ``kubectl get pods`` says it; None once initialized."""
+    statuses = _init_statuses(pod)
+    done = sum(1 for s in statuses if s.state and s.state.terminated and not _failed(s))
+    if not statuses or done == len(statuses):
+        return None
+    return stuck(pod) if any(_failed(s) for s in statuses) else f"Init:{done}/{len(statuses)}"
+
+
+def _init_statuses(pod: client.V1Pod) -> list[client.V1ContainerStatus]:
+    return (pod.status.init_container_statuses if pod.status else None) or []
+
+
+def _failed(status: client.V1ContainerStatus) -> client.V1ContainerStateTerminated | None:
+    terminated = status.state.terminated if status.state else None
+    return terminated if terminated is not None and terminated.exit_code else None
+
+
+def _init_parts(cluster: Connection, pod: client.V1Pod) -> list[str]:
+    """What ``kubectl describe`` and ``kubectl logs -c`` say of an init container in the way."""
+    parts = []
+    for status in _init_statuses(pod):
+        waiting = status.state.waiting if status.state else None
+        if waiting and waiting.reason not in ("PodInitializing", "ContainerCreating"):
+            message = f": {waiting.message}" if waiting.message else ""
+            parts.append(f"init container {status.name}: {waiting.reason}{message}")
+        elif failed := _failed(status):
+            parts.append(
+                f"init container {status.name} exited with code {failed.exit_code} "
+                f"({failed.reason}); vLLM waits for it (restarts: {status.restart_count})"
+            )
+            with log_stream(
+                cluster, pod.metadata.name, pod.metadata.namespace, container=status.name
+            ) as stream:
+                log = list(stream.until(None))[-LOG_LINES:]
+            parts.append(f"its log (kubectl logs -c {status.name}):")
+            parts += [f"  | {line}" for line in log]
+    return parts
 
 
 def explain(cluster: Connection, pod: PodLike, namespace: str | None = None) -> str:
@@ -225,10 +275,11 @@ def explain(cluster: Connection, pod: PodLike, namespace: str | None = None) -> 
         parts.append(refused)
         parts += [f"  {row.node}: {row['why not']}" for _, row in table.iterrows() if not row.fits]
     parts += [w for w in warnings(cluster, pod) if not w.startswith("FailedScheduling")]
+    parts += _init_parts(cluster, pod)
     statuses = (pod.status.container_statuses if pod.status else None) or []
     for status in statuses:
         waiting = status.state.waiting if status.state else None
-        if waiting and waiting.reason != "ContainerCreating":
+        if waiting and waiting.reason not in ("ContainerCreating", "PodInitializing"):
             parts.append(
                 f"container {status.name}: {waiting.reason} (restarts: {status.restart_count})"
                 + (f": {waiting.message}" if waiting.message else "")

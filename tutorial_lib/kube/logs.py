@@ -24,13 +24,20 @@ def log_stream(
     previous: bool = False,
     since: int | None = None,
     tail: int | None = None,
+    container: str | None = None,
 ) -> Background[str]:
     """A pod's log lines, read in the background: the one way the library reads logs.
 
-    ``previous``: the container's run before its last restart (``kubectl logs --previous``).
+    ``previous``: the container's run before its last restart (``kubectl logs --previous``);
+    ``container``: an init container's, say (``kubectl logs -c``); by default the pod's one.
     A followed log is read until ``close()``, which cancels the request at once.
     """
-    options = {"previous": previous, "since_seconds": since, "tail_lines": tail}
+    options = {
+        "previous": previous,
+        "since_seconds": since,
+        "tail_lines": tail,
+        "container": container,
+    }
     options = {key: value for key, value in options.items() if value}
     request = StreamingRequest(cluster)
 

@@ -194,6 +194,8 @@ def _phase(pod: client.V1Pod) -> str:
     if pod.metadata.deletion_timestamp is not None:
         return "Terminating"
     phase = pod.status.phase if pod.status else None
+    if phase == "Pending" and (initializing := diagnose.initializing(pod)):
+        return initializing
     if phase == "Running" and not ready(pod):
         return "Running, not ready"
     return phase or "Unknown"

@@ -1,4 +1,4 @@
-"""The local cluster's own binaries: etcd, the control plane, kwok, Prometheus, Karpenter.
+"""The local cluster's own binaries: the control plane, kwok, Prometheus, Karpenter, versitygw.
 
 Obtained like the reader's tools (``tutorial_lib.tools.binaries``): cache, verified
 release download (``tutorial_lib.tools.downloads``), else a build from the Go module proxy.
@@ -201,9 +201,15 @@ KARPENTER = Binary(
         toolchain="auto",
     ),
 )
+#: No release binary is reachable here (GitHub): always built, like Karpenter.
+VERSITYGW = Binary(
+    "versitygw",
+    versions.VERSITYGW,
+    binaries.go_install(f"{versions.VERSITYGW_MODULE}/cmd/versitygw", versions.VERSITYGW),
+)
 #: Everything ``up`` starts or runs, in the order it is obtained: promtool checks each room's
 #: monitoring objects before Prometheus loads them (``monitoring_check``).
-CLUSTER = (ETCD, *KUBERNETES, *KWOK, PROMETHEUS, binaries.PROMTOOL, KARPENTER)
+CLUSTER = (ETCD, *KUBERNETES, *KWOK, PROMETHEUS, binaries.PROMTOOL, KARPENTER, VERSITYGW)
 #: What a reader's first run obtains: the cluster and the notebooks' policy engine (promtool,
 #: kube-score and checkov are the test tiers' and come with ``make test``).
 FIRST_RUN = (*CLUSTER, binaries.CYCLONUS)

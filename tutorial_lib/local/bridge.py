@@ -30,12 +30,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import logging
 import os
 import shlex
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -59,7 +61,9 @@ from tutorial_lib.local import (
     devices,
     env_from,
     gpus,
+    init_script,
     limits,
+    object_store,
     paths,
     prestop,
     runtime,
@@ -74,6 +78,8 @@ VLLM_IMAGE_PREFIX = "vllm/vllm-openai"
 FLASHINFER = "flashinfer-python"
 FIELD_MANAGER = f"{names.FIELD_MANAGER}-bridge"
 BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
+#: What runs an init container's script (``init_script``): a module, not a shell.
+INIT_RUN = "tutorial_lib.local.init_run"
 #: Seconds between two reads of a container's memory.
 MEMORY_CHECK = 2.0
 #: A file to which the bridge appends a line for every container process it starts: ``make
@@ -175,13 +181,17 @@ class Container:
     log_file: Path | None = None
     previous_log_file: Path | None = None
     oom_killed: bool = False
+    #: An init container that has ended, until it runs again: ``state.terminated``.
+    terminated: dict[str, Any] | None = None
 
     def status(self) -> dict[str, Any]:
-        if self.waiting_reason or self.process is None:
+        if self.terminated and self.process is None and not self.waiting_reason:
+            state: dict[str, Any] = {"terminated": self.terminated}
+        elif self.waiting_reason or self.process is None:
             waiting = {"reason": self.waiting_reason or "ContainerCreating"}
             if self.waiting_message:
                 waiting["message"] = self.waiting_message
-            state: dict[str, Any] = {"waiting": waiting}
+            state = {"waiting": waiting}
         else:
             state = {"running": {"startedAt": self.started_at}}
         status = {
@@ -219,6 +229,12 @@ class PodRunner:
         spec = next(c for c in self.pod.spec.containers if _is_vllm(c))
         self.spec = spec
         self.container = Container(spec.name, spec.image)
+        #: The init containers, run in order to completion before vLLM (``init_script``).
+        self.init_specs = list(self.pod.spec.init_containers or [])
+        self.init_containers = [Container(c.name, c.image) for c in self.init_specs]
+        self.initialized = not self.init_specs
+        if not self.initialized:
+            self.container.waiting_reason = "PodInitializing"
         self.container_ports = {str(p.container_port): p.container_port for p in spec.ports or []}
         self.container_ports |= {p.name: p.container_port for p in spec.ports or [] if p.name}
         # When the pod was first started, kept across container restarts (the kubelet's way).
@@ -243,11 +259,18 @@ class PodRunner:
             self._publish_forwards()
             backoff = BACKOFF_START
             while not self.stop_event.is_set():
-                exit_code = self._run_once()
-                if self.stop_event.is_set():
-                    break
-                if exit_code is not None:
-                    self._record_exit(exit_code)
+                if not self.initialized:
+                    if self._initialize():
+                        backoff = BACKOFF_START
+                        continue
+                    if self.stop_event.is_set():
+                        break
+                else:
+                    exit_code = self._run_once()
+                    if self.stop_event.is_set():
+                        break
+                    if exit_code is not None:
+                        self._record_exit(exit_code)
                 self._patch_status()
                 if self.stop_event.wait(backoff):
                     break
@@ -330,6 +353,78 @@ class PodRunner:
         self._signal_group(signal.SIGKILL)  # vLLM's worker processes outlive a crashed leader
         return exit_code
 
+    # --- init containers ------------------------------------------------------------------
+
+    def _initialize(self) -> bool:
+        """Each init container that has not completed, in order; True once all have."""
+        try:
+            self._mount_secrets()
+        except env_from.ConfigError as missing:
+            self._cannot_run(str(missing), env_from.REASON, self.init_containers[0])
+            return False
+        for spec, container in zip(self.init_specs, self.init_containers, strict=True):
+            if container.terminated and container.terminated["exitCode"] == 0:
+                continue
+            if not self._run_init(spec, container):
+                return False
+        self.initialized = True
+        self.container.waiting_reason = None
+        return True
+
+    def _mount_secrets(self) -> None:
+        """Each ``secret`` volume's keys as files in its folder, readable by this account only."""
+        for volume in self.pod.spec.volumes or []:
+            if volume.secret is None:
+                continue
+            folder = self.dir / "volumes" / volume.name
+            folder.mkdir(parents=True, exist_ok=True)
+            for key, value in env_from.secret_files(
+                self.connection, self.namespace, volume
+            ).items():
+                file = folder / key
+                file.touch(mode=0o600)
+                file.write_bytes(value)
+
+    def _run_init(self, spec: Any, container: Container) -> bool:
+        """Run one init container to its end, as its ``init_script`` plan; True if it completed."""
+        try:
+            env = env_from.resolve(self.connection, self.namespace, spec)
+            plan = init_script.admit(spec, self._files(spec), env, object_store.endpoints())
+        except env_from.ConfigError as missing:
+            self._cannot_run(str(missing), env_from.REASON, container)
+            return False
+        except admission.Refused as refused:
+            self._cannot_run(f"refused by the local cluster: {refused}.", container=container)
+            return False
+        plan_file = self.dir / "init" / f"{container.name}.json"
+        plan_file.parent.mkdir(parents=True, exist_ok=True)
+        plan_file.write_text(json.dumps(plan.to_json()))
+        self._new_log(container)
+        command = [sys.executable, "-m", INIT_RUN, str(plan_file)]
+        self._log_line(f"[bridge] the init script, run by {INIT_RUN}", container.log_file)
+        container.process = self._popen(command, plan.env | {"HOME": str(self.dir)})
+        container.started_at, container.terminated = now(), None
+        container.waiting_reason = container.waiting_message = None
+        self._follow(container)
+        self._patch_status()
+        process = container.process
+        while process.poll() is None:
+            if self.stop_event.wait(0.5):
+                return False
+        code = process.wait()
+        container.process = None
+        container.terminated = {
+            "exitCode": code,
+            "reason": "Completed" if code == 0 else "Error",
+            "startedAt": container.started_at,
+            "finishedAt": now(),
+        }
+        if code:
+            container.restart_count += 1
+            self._log_line(f"[bridge] exited with code {code}", container.log_file)
+        self._patch_status()
+        return code == 0
+
     # --- the process ----------------------------------------------------------------------
 
     def _hold_memory_limit(self, limit: int) -> None:
@@ -356,8 +451,11 @@ class PodRunner:
             )
         return self.gpus.take(self.uid, count)
 
-    def _files(self) -> admission.PodFiles:
-        return admission.PodFiles(rootfs=self.dir / "rootfs", mounts=self._volume_dirs())
+    def _files(self, spec: Any = None) -> admission.PodFiles:
+        """The paths of ``spec`` (the vLLM container by default): its volumes, then its rootfs."""
+        spec = spec or self.spec
+        rootfs = self.dir / "rootfs" if spec is self.spec else self.dir / "init-rootfs" / spec.name
+        return admission.PodFiles(rootfs=rootfs, mounts=self._volume_dirs(spec))
 
     def _command(self, launch: admission.Launch) -> list[str]:
         return self._rewrite_args(
@@ -388,10 +486,10 @@ class PodRunner:
         rewritten.append("--host=127.0.0.1")
         return rewritten + _served_model_name(rewritten)
 
-    def _volume_dirs(self) -> dict[str, Path]:
-        """Each volumeMount of the container: its mountPath -> a folder of this pod's."""
+    def _volume_dirs(self, spec: Any) -> dict[str, Path]:
+        """Each volumeMount of ``spec``: its mountPath -> the pod's folder of that volume."""
         mounts = {}
-        for mount in self.spec.volume_mounts or []:
+        for mount in spec.volume_mounts or []:
             folder = self.dir / "volumes" / mount.name
             folder.mkdir(parents=True, exist_ok=True)
             mounts[mount.mount_path] = folder
@@ -444,15 +542,29 @@ class PodRunner:
 
     def _spawn(self, launch: admission.Launch, visible: list[int] | None) -> None:
         container = self.container
+        self._new_log(container)
+        env = self._environment(launch, visible)
+        command = self._command(launch)
+        self._log_line(f"[bridge] starting: {shlex.join(command)}")
+        container.process = self._popen(command, env)
+        cores = limits.cpu_set(self.spec)
+        if cores is not None:
+            os.sched_setaffinity(container.process.pid, cores)  # its children inherit it
+        container.started_at, container.ready, container.oom_killed = now(), False, False
+        container.waiting_reason = container.waiting_message = None
+        self._record_start()
+        self._follow(container)
+
+    def _new_log(self, container: Container) -> None:
+        """A log file for the container's next run; the last one stays ``--previous``."""
         container.previous_log_file = container.log_file
         container.log_file = self.dir / "logs" / f"{container.name}-{container.restart_count}.log"
         container.log_file.parent.mkdir(parents=True, exist_ok=True)
         container.log_file.touch()
         self._publish_logs()
-        env = self._environment(launch, visible)
-        command = self._command(launch)
-        self._log_line(f"[bridge] starting: {shlex.join(command)}")
-        container.process = subprocess.Popen(
+
+    def _popen(self, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             command,
             env=env,
             cwd=self.dir,
@@ -462,16 +574,14 @@ class PodRunner:
             start_new_session=True,
             preexec_fn=daemons.die_with_parent,
         )
-        cores = limits.cpu_set(self.spec)
-        if cores is not None:
-            os.sched_setaffinity(container.process.pid, cores)  # its children inherit it
-        container.started_at, container.ready, container.oom_killed = now(), False, False
-        container.waiting_reason = container.waiting_message = None
-        self._record_start()
+
+    def _follow(self, container: Container) -> None:
+        """Copy the container's output into its log file, line by line, as it comes."""
+        assert container.process is not None and container.log_file is not None
         threading.Thread(
             target=self._copy_output,
             args=(container.process, container.log_file),
-            name=f"log-{self.name}",
+            name=f"log-{self.name}-{container.name}",
             daemon=True,
         ).start()
 
@@ -502,12 +612,15 @@ class PodRunner:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, sig)
 
-    def _cannot_run(self, message: str, reason: str = "RunContainerError") -> None:
+    def _cannot_run(
+        self, message: str, reason: str = "RunContainerError", container: Container | None = None
+    ) -> None:
         """Keep the pod and say why, as a kubelet does when it cannot run the container."""
+        container = container or self.container
         self._event("Failed", message)
-        self.container.process = None
-        self.container.waiting_reason, self.container.waiting_message = reason, message
-        self._log_line(f"[bridge] {message} Retrying with back-off.")
+        container.process = None
+        container.waiting_reason, container.waiting_message = reason, message
+        self._log_line(f"[bridge] {message} Retrying with back-off.", container.log_file)
 
     def _record_exit(self, exit_code: int) -> None:
         container = self.container
@@ -541,6 +654,10 @@ class PodRunner:
         it was draining (HTTP 500, docs/benchmarks.md). SIGKILL goes to everything left, as
         the runtime kills a container's cgroup.
         """
+        for init in self.init_containers:  # a copy still running: nothing to drain
+            if init.process is not None and init.process.poll() is None:
+                os.killpg(init.process.pid, signal.SIGKILL)
+                init.process.wait()
         process = self.container.process
         if process is None or process.poll() is not None:
             return
@@ -605,14 +722,20 @@ class PodRunner:
         events.warn(self.connection, involved, reason, message, source)
 
     def _publish_logs(self) -> None:
-        entry: dict[str, Any] = {
-            "containers": [self.container.name],
-            "logsFile": str(self.container.log_file),
-            "follow": True,
-        }
-        if self.container.previous_log_file:
-            entry["previousLogsFile"] = str(self.container.previous_log_file)
-        self._apply("Logs", "logs", {"logs": [entry]})
+        """A ``Logs`` entry per container that has run: ``kubectl logs -c NAME [--previous]``."""
+        entries = []
+        for container in [*self.init_containers, self.container]:
+            if container.log_file is None:
+                continue
+            entry: dict[str, Any] = {
+                "containers": [container.name],
+                "logsFile": str(container.log_file),
+                "follow": True,
+            }
+            if container.previous_log_file:
+                entry["previousLogsFile"] = str(container.previous_log_file)
+            entries.append(entry)
+        self._apply("Logs", "logs", {"logs": entries})
 
     def _publish_forwards(self) -> None:
         forwards = [
@@ -627,20 +750,23 @@ class PodRunner:
 
     def _patch_status(self) -> None:
         ready = "True" if self.container.ready else "False"
+        initialized = "True" if self.initialized else "False"
         stamp = now()
         status = {
-            "phase": "Running",
+            "phase": "Running" if self.initialized else "Pending",
             "podIP": self._pod_ip(),
             "podIPs": [{"ip": self._pod_ip()}],
             "startTime": self.start_time,
             "conditions": [
                 {"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp},
-                {"type": "Initialized", "status": "True", "lastTransitionTime": stamp},
+                {"type": "Initialized", "status": initialized, "lastTransitionTime": stamp},
                 {"type": "ContainersReady", "status": ready, "lastTransitionTime": stamp},
                 {"type": "Ready", "status": ready, "lastTransitionTime": stamp},
             ],
             "containerStatuses": [self.container.status()],
         }
+        if self.init_containers:
+            status["initContainerStatuses"] = [c.status() for c in self.init_containers]
         try:
             self.connection.call(
                 self.connection.core.patch_namespaced_pod_status,

@@ -29,6 +29,7 @@ from tutorial_lib.local import (
     daemons,
     gpus,
     monitoring,
+    object_store,
     ownership,
     paths,
     ports,
@@ -44,7 +45,7 @@ NODE_NAMES = ("cpu-node-1",)
 #: The static GPU node the local cluster had before Karpenter ran its GPU nodes (issue 17).
 _FORMER_GPU_NODE = "gpu-node-1"
 _READY_TIMEOUT = 120.0
-DAEMONS = (daemons.BRIDGE, daemons.MONITORING, daemons.KARPENTER)
+DAEMONS = (daemons.BRIDGE, daemons.MONITORING, daemons.KARPENTER, daemons.OBJECT_STORE)
 _NOT_READY_TAINTS = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}
 
 
@@ -289,6 +290,7 @@ def components() -> list[Component]:
             pid = daemon.pid()
             result.append(Component(daemon.name, pid, pid is not None))
         result.append(Component("prometheus /-/ready", None, monitoring.ready()))
+        result.append(Component("object store /health", None, object_store.ready()))
     return result
 
 
@@ -365,6 +367,7 @@ def _apply_package_manifests() -> None:
     """The CPU node, the CRDs a real cluster gets from its operators, the GPU NodePool."""
     for name in (
         "nodes.yaml",
+        "object-store.yaml",
         "crds/servicemonitors.monitoring.coreos.com.yaml",
         "crds/prometheusrules.monitoring.coreos.com.yaml",
     ):
@@ -503,7 +506,7 @@ def _up(current: ClusterStatus | None, switch_build: bool) -> ClusterStatus:
     for daemon in DAEMONS:
         _start(daemon)
     deadline = time.monotonic() + 20  # Prometheus opens its TSDB first
-    while not monitoring.ready() and time.monotonic() < deadline:
+    while not (monitoring.ready() and object_store.ready()) and time.monotonic() < deadline:
         time.sleep(0.3)
     final = status()
     if not final.healthy:

@@ -1,4 +1,4 @@
-"""The local cluster's own background processes: runtime bridge, monitoring, node autoscaler.
+"""The local cluster's background processes: runtime bridge, monitoring, autoscaler, S3 store.
 
 Each runs its module's ``main()`` in its own session, with a pid file and a log in the
 state dir and the marker variable that ``down`` looks for.
@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +58,14 @@ def _proc_state(pid: int) -> str:
         return Path(f"/proc/{pid}/status").read_text().split("State:")[1].splitlines()[0].lower()
     except (OSError, IndexError):
         return ""
+
+
+def until_sigterm(run: Callable[[threading.Event], None]) -> None:
+    """A daemon's ``main``: log to its log file, and ``run`` until SIGTERM sets the event."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    run(stopping)
 
 
 def end_child(child: subprocess.Popen[bytes], grace: float = 10.0) -> None:
@@ -155,3 +165,4 @@ class Daemon:
 BRIDGE = Daemon("runtime-bridge", "tutorial_lib.local.bridge")
 MONITORING = Daemon("monitoring", "tutorial_lib.local.monitoring")
 KARPENTER = Daemon("karpenter", "tutorial_lib.local.autoscaler")
+OBJECT_STORE = Daemon("object-store", "tutorial_lib.local.object_store")

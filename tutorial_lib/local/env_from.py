@@ -1,4 +1,4 @@
-"""A container's environment as the kubelet hands it over: values from Secrets and ConfigMaps.
+"""What the kubelet reads from Secrets and ConfigMaps: env values, and secret volumes' files.
 
 A secret belongs in a Secret, not in the pod spec (where ``kubectl get -o yaml`` shows it to
 anyone who may read pods) nor in the args (where ``ps`` shows it): ``env[].valueFrom.
@@ -65,3 +65,20 @@ def _referenced(connection: Connection, namespace: str, name: str, source: Any) 
 
 def _decoded(data: dict[str, str]) -> dict[str, str]:
     return {key: base64.b64decode(value).decode() for key, value in data.items()}
+
+
+def secret_files(connection: Connection, namespace: str, volume: Any) -> dict[str, bytes]:
+    """A ``secret`` volume's files (``V1Volume``): each key of the Secret, as the kubelet mounts it.
+
+    A missing Secret is no files when the volume is ``optional``, else the kubelet's error.
+    """
+    source = volume.secret
+    try:
+        found = connection.call(
+            connection.core.read_namespaced_secret, source.secret_name, namespace
+        )
+    except NotFound:
+        if source.optional:
+            return {}
+        raise ConfigError(f'secret "{source.secret_name}" not found') from None
+    return {key: base64.b64decode(value) for key, value in (found.data or {}).items()}

@@ -16,6 +16,8 @@ OFFSET_ENV = "VLLM_TUTORIAL_PORT_OFFSET"
 #: Below Linux's ephemeral range (32768-60999), so no outgoing connection can hold it: at
 #: 39090 the API server's connection to etcd once took the port before Prometheus started.
 PROMETHEUS = 19090
+#: The object store's S3 API (``object_store``): where the LoRA adapters wait for their pods.
+OBJECT_STORE = 19070
 #: Karpenter's metrics and health endpoints, away from the usual 8080/8081.
 KARPENTER_METRICS, KARPENTER_HEALTH = 19191, 19192
 #: The control plane's ports are ours, not kwokctl's pick: kwokctl takes the first free port
@@ -28,6 +30,7 @@ ETCD_CLIENT, ETCD_PEER = 19379, 19380
 #: Every fixed port and what listens there (``doctor`` names the one taken).
 LISTENERS = {
     PROMETHEUS: "the local Prometheus",
+    OBJECT_STORE: "the local object store (versitygw)",
     KARPENTER_METRICS: "Karpenter's metrics",
     KARPENTER_HEALTH: "Karpenter's health probe",
     KUBE_APISERVER: "the API server",
@@ -59,6 +62,10 @@ def fixed() -> dict[int, str]:
 
 def prometheus() -> int:
     return PROMETHEUS + offset()
+
+
+def object_store() -> int:
+    return OBJECT_STORE + offset()
 
 
 def karpenter_metrics() -> int:

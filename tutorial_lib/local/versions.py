@@ -29,3 +29,8 @@ KWOK_GROUP, KWOK_VERSION = "kwok.x-k8s.io", "v1alpha1"
 KARPENTER = "v1.15.0"
 KARPENTER_MODULE = "sigs.k8s.io/karpenter"
 KARPENTER_H1 = "h1:5SEptlAvsOZbNg4qg8OSdF1qi6BEZHZLA020nXY7jGw="
+
+#: versitygw, Versity's S3 gateway over a folder (Apache-2.0): the local cluster's object
+#: store, where S3 stands on EKS (``object_store``). Built from the Go module proxy.
+VERSITYGW = "v1.8.0"
+VERSITYGW_MODULE = "github.com/versity/versitygw"

@@ -108,8 +108,13 @@ def wait_until_serving(base_url: str, attempts: int = 30, delay: float = 2.0) ->
 
 
 def served_model(base_url: str) -> str:
-    """The model id the server offers (GET /v1/models)."""
-    return client(base_url).models.list().data[0].id
+    """The model id the server offers (GET /v1/models): its base model."""
+    return served_models(base_url)[0]
+
+
+def served_models(base_url: str) -> list[str]:
+    """Every model id the server answers to: the base model, then each LoRA adapter."""
+    return [model.id for model in client(base_url).models.list().data]
 
 
 #: vLLM's words when a chat needs a template the tokenizer does not define.

@@ -18,7 +18,7 @@ from tutorial_lib.tools import binaries, process
 from tutorial_lib.tools.text import Text
 
 ROOT = Path(__file__).resolve().parents[2] / "manifests"
-OVERLAYS = ("eks-l4", "local", "local-base", "local-gpu")
+OVERLAYS = ("eks-l4", "local", "local-base", "local-gpu", "local-lora")
 #: Names the overlay ``cluster.overlay`` applies instead of the cluster's own: e.g.
 #: ``local-base``, the local cluster serving a base model without a chat template.
 OVERLAY_ENV = "VLLM_TUTORIAL_OVERLAY"
