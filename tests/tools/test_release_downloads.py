@@ -33,7 +33,8 @@ from tutorial_lib.tools import binaries, downloads, pins, versions
 
 ARCH = binaries.arch()
 EVERY_BINARY = tuple({b.name: b for b in (*cluster_binaries.CLUSTER, *binaries.GO_TOOLS)}.values())
-#: Those with a release download: all but Karpenter's kwok provider (Karpenter ships images).
+#: Those with a release download: all but Karpenter's kwok provider (Karpenter ships images),
+#: kwok (patched) and versitygw (its releases are GitHub's, not reachable to pin: issue 28).
 RELEASED = tuple(b for b in EVERY_BINARY if b.release is not None)
 #: The Go toolchain of this tier, before a fixture takes it off PATH.
 GO = shutil.which("go")
@@ -169,7 +170,8 @@ def leftovers(cache: Path) -> list[str]:
 
 
 def test_every_released_binary_downloads_and_installs_without_go(built, mirror, fresh_cache):
-    assert sorted(b.name for b in EVERY_BINARY if b not in RELEASED) == ["karpenter-kwok", "kwok"]
+    built_only = sorted(b.name for b in EVERY_BINARY if b not in RELEASED)
+    assert built_only == ["karpenter-kwok", "kwok", "versitygw"]
     installed = binaries.ensure(RELEASED)
     assert sorted(installed) == sorted(b.name for b in RELEASED)
     for name, path in installed.items():
