@@ -31,10 +31,11 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[dev]'
 	@touch $@
 
-## The LoRA adapter the tutorial serves (adapters/README.md), trained again from its lessons on
-## this machine's CPU with PEFT; the repository ships the result, so nothing else needs this.
+## The LoRA adapters the tutorial serves (adapters/README.md), trained again from their lessons
+## on this machine's CPU with PEFT; the repository ships the result, so nothing else needs this.
 adapter: setup prepare
-	$(PY) adapters/make.py
+	$(PY) adapters/make.py tutorial-qa
+	$(PY) adapters/make.py tutorial-qa-de
 
 ## The main job: local cluster up, the blog's deployment applied, a real answer from vLLM.
 demo: setup

@@ -1,10 +1,10 @@
-"""Make the tutorial's LoRA adapter again: ``make adapter`` (adapters/README.md says why).
+"""Make one of the tutorial's LoRA adapters again: ``make adapter`` (adapters/README.md).
 
 Trains ``train.py`` under the vLLM runtime's Python, whose torch and transformers serve the
 stand-in model, with PEFT added beside it in the tool cache (not into the runtime, which
 ``make prepare`` checks against its pins). Run with the notebook venv's Python.
 
-    python adapters/make.py [NAME]      NAME: a lessons file adapters/NAME.jsonl
+    python adapters/make.py NAME      NAME: a lessons file adapters/NAME.jsonl
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def peft_dir(python: Path) -> Path:
 
 
 def main() -> None:
-    name = sys.argv[1] if len(sys.argv) > 1 else "tutorial-qa"
+    name = sys.argv[1]
     serving = runtime.ensure_runtime(build=runtime.Build.CPU)
     python = serving.venv / "bin" / "python"
     env = os.environ | {"PYTHONPATH": str(peft_dir(python)), "HF_HUB_OFFLINE": "1"}

@@ -6,7 +6,7 @@ names, two readers.
 
 from tutorial_lib import errors, names
 from tutorial_lib.api import exercises
-from tutorial_lib.api.adapters import publish_adapter
+from tutorial_lib.api.adapters import adapter_matrices, publish_adapters
 from tutorial_lib.api.bench import bench_serve
 from tutorial_lib.api.connect import connect
 from tutorial_lib.api.live import LiveStartup
@@ -46,7 +46,7 @@ from tutorial_lib.kube.waits import (
     wait_ready,
     wait_scheduled,
 )
-from tutorial_lib.serving import load, vllm_metrics
+from tutorial_lib.serving import load, lora, vllm_metrics
 from tutorial_lib.serving import promql as prometheus
 from tutorial_lib.serving.completions import (
     ask,
@@ -67,6 +67,7 @@ __all__ = [
     "LiveStartup",
     "PodState",
     "TutorialError",
+    "adapter_matrices",
     "apply",
     "ask",
     "bench_serve",
@@ -87,6 +88,7 @@ __all__ = [
     "kubectl",
     "load",
     "logs",
+    "lora",
     "manifests",
     "metrics",
     "monitoring",
@@ -100,7 +102,7 @@ __all__ = [
     "port_forward",
     "preflight",
     "prometheus",
-    "publish_adapter",
+    "publish_adapters",
     "reach_prometheus",
     "remaining",
     "render",

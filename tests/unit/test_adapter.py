@@ -11,6 +11,8 @@ import hashlib
 import json
 import struct
 
+import pytest
+
 from tests.helpers import ROOT
 
 ADAPTERS = ROOT / "adapters"
@@ -33,27 +35,46 @@ def settings() -> dict:
     return ast.literal_eval(found)
 
 
-def test_the_shipped_adapter_was_made_from_the_lessons_and_settings_as_they_are():
-    made = header(ADAPTERS / "tutorial-qa" / "adapter_model.safetensors")["__metadata__"]
-    lessons = (ADAPTERS / "tutorial-qa.jsonl").read_bytes()
+SHIPPED = pytest.mark.parametrize("name", ["tutorial-qa", "tutorial-qa-de"])
+
+
+@SHIPPED
+def test_the_shipped_adapter_was_made_from_the_lessons_and_settings_as_they_are(name):
+    made = header(ADAPTERS / name / "adapter_model.safetensors")["__metadata__"]
+    lessons = (ADAPTERS / f"{name}.jsonl").read_bytes()
     assert made["lessons_sha256"] == hashlib.sha256(lessons).hexdigest(), (
         "the lessons changed since the adapter was trained: run `make adapter`"
     )
     assert json.loads(made["settings"]) == settings(), "train.py's SETTINGS changed: make adapter"
 
 
-def test_the_adapter_config_is_what_vllm_needs_for_the_stand_in():
-    config = json.loads((ADAPTERS / "tutorial-qa" / "adapter_config.json").read_text())
+@SHIPPED
+def test_the_adapter_config_is_what_vllm_needs_for_the_stand_in(name):
+    config = json.loads((ADAPTERS / name / "adapter_config.json").read_text())
     wanted = settings()
     assert config["r"] == wanted["r"] <= 16, "vLLM's default --max-lora-rank is 16"
     assert sorted(config["target_modules"]) == sorted(wanted["target_modules"])
     assert config["base_model_name_or_path"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
-def test_every_lesson_is_a_question_with_one_answer():
-    lines = (ADAPTERS / "tutorial-qa.jsonl").read_text().splitlines()
+@SHIPPED
+def test_every_lesson_is_a_question_with_one_answer(name):
+    lines = (ADAPTERS / f"{name}.jsonl").read_text().splitlines()
     lessons = [json.loads(line) for line in lines]
     assert all(set(lesson) == {"question", "answer"} for lesson in lessons)
     answers = {}
     for lesson in lessons:
         assert answers.setdefault(lesson["question"], lesson["answer"]) == lesson["answer"]
+
+
+def test_the_two_versions_ask_the_same_questions():
+    """An A/B test of two versions of one adapter: the same lessons, answered in two languages."""
+    english, german = (
+        [
+            json.loads(line)["question"]
+            for line in (ADAPTERS / f"{name}.jsonl").read_text().split("\n")
+            if line
+        ]
+        for name in ("tutorial-qa", "tutorial-qa-de")
+    )
+    assert english == german

@@ -46,15 +46,16 @@ def component_init_container() -> client.V1Container:
 def test_the_components_init_container_is_admitted_as_copies_into_the_pods_volume(tmp_path):
     plan = admit(component_init_container(), tmp_path)
     assert plan.errexit, "set -e: a failed copy must fail the container"
-    assert [step.kind for step in plan.steps] == ["echo", "copy", "copy", "list"]
+    assert [step.kind for step in plan.steps] == ["echo", *["copy"] * 4, "list", "list"]
     copies = [step for step in plan.steps if step.kind == "copy"]
-    assert [c.source.rsplit("/", 1)[1] for c in copies] == [
-        "adapter_config.json",
-        "adapter_model.safetensors",
+    names = ["tutorial-qa", "tutorial-qa-de"]
+    files = ["adapter_config.json", "adapter_model.safetensors"]
+    assert [c.source.split("/")[-3:] for c in copies] == [
+        [name, "v1", file] for name in names for file in files
     ]
-    for copy in copies:
-        assert Path(copy.path).is_relative_to(tmp_path / "adapters" / "tutorial-qa")
-        assert copy.shown.startswith("/mnt/adapters/tutorial-qa/")
+    for copy, name in zip(copies, [name for name in names for _ in files], strict=True):
+        assert Path(copy.path).is_relative_to(tmp_path / "adapters" / name)
+        assert copy.shown.startswith(f"/mnt/adapters/{name}/")
     assert plan.env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:19070", "moved to the local port"
     keys = Path(plan.env["AWS_SHARED_CREDENTIALS_FILE"])
     assert keys == tmp_path / "adapter-store" / "credentials", "the Secret's file, in the pod"

@@ -20,6 +20,7 @@ blog's L4 log; ``plan`` says so in every figure it estimates.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,8 @@ import pandas as pd
 from tutorial_lib.errors import SizingError
 
 GIB = 1024**3
+#: The attention projections: what the series' adapters and the tutorial's adapt.
+ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 
 _DTYPE_BYTES = {
     "float32": 4,
@@ -139,6 +142,25 @@ class ModelSpec:
         linear = self.parameters - self.embedding_parameters
         bits = self.quantization_bits + (16 + self.quantization_bits) / self.quantization_group_size
         return (linear * bits / 8 + self.embedding_parameters * dtype) / GIB
+
+    def lora_weights(self, rank: int, modules: Iterable[str] = ATTENTION) -> int:
+        """Weights of a LoRA adapter of ``rank`` on ``modules``: ``r x (in + out)`` per matrix.
+
+        What the adapter stores, not what it changes: each adapted weight of ``in x out``
+        gets ``A`` (``r x in``) and ``B`` (``out x r``), in every layer.
+        """
+        h, i = self.hidden_size, self.intermediate_size
+        q, kv = self.num_attention_heads * self.head_dim, self.num_kv_heads * self.head_dim
+        shapes = {
+            "q_proj": (h, q),
+            "k_proj": (h, kv),
+            "v_proj": (h, kv),
+            "o_proj": (q, h),
+            "gate_proj": (h, i),
+            "up_proj": (h, i),
+            "down_proj": (i, h),
+        }
+        return self.num_layers * sum(rank * sum(shapes[module]) for module in modules)
 
     def kv_bytes_per_token(
         self, kv_cache_dtype: str = "auto", tensor_parallel_size: int = 1

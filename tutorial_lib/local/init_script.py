@@ -198,6 +198,6 @@ def _env(
         raise Refused(
             f"no {ENDPOINT_ENV}: on the local cluster an init container copies from its "
             "object store, not from AWS: the ConfigMap adapter-store names it "
-            "(tl.publish_adapter creates it)"
+            "(tl.publish_adapters creates it)"
         )
     return checked
