@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import shlex
+import sys
 import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import ModuleType
 from typing import TypeVar
 
 import yaml
@@ -19,6 +22,18 @@ T = TypeVar("T")
 
 #: The repository's root (pyproject.toml, manifests/, notebooks/).
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def benchmark(name: str) -> ModuleType:
+    """``benchmarks/<name>.py`` as a module, as ``python benchmarks/<name>.py`` imports it.
+
+    The scripts import each other by their plain names (``import report``), so their folder
+    goes on the path; the module is registered first, for its dataclasses.
+    """
+    folder = str(ROOT / "benchmarks")
+    if folder not in sys.path:
+        sys.path.append(folder)
+    return importlib.import_module(name)
 
 
 def notebooks_in(folder: Path) -> list[Path]:
