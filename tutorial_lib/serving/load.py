@@ -136,6 +136,7 @@ def summary(results: list[Result], wall_seconds: float) -> dict[str, float | int
         "ITL mean s": frame["itl"].mean(),
         "e2e p50 s": frame["e2e"].quantile(0.5),
         "e2e p95 s": frame["e2e"].quantile(0.95),
+        "e2e mean s": frame["e2e"].mean(),
         "tokens per step": tokens_per_step(tokens / wall_seconds, frame["itl"].mean()),
     }
 
