@@ -1,6 +1,7 @@
 """The blog's GPU memory experiment on a real NVIDIA GPU, with nothing to download (issue 27).
 
     python benchmarks/gpu_memory.py run OUT [--l4] [--utilizations 0.88,0.95] [--runner v1]
+        [--lora [--max-loras 4] [--max-lora-rank 16]] [--burst-seconds 0]
     python benchmarks/gpu_memory.py report OUT     # the Markdown for docs/benchmarks.md
 
 ``run`` writes a checkpoint with random weights and the exact tensor names, shapes, dtypes
@@ -19,6 +20,14 @@ batch defaults depend on the GPU's memory (more on 70 GiB and up:
 What still differs from an L4: Hopper's kernels (AWQ through Machete, attention through
 FlashAttention 3; an L4 runs Marlin and FlashAttention 2) and the CUDA context's size.
 
+``--lora`` serves the blog's adapter as post 6 does (``--enable-lora --lora-modules
+aws-rag-qa=DIR``): a PEFT adapter with random weights of the author's shape (rank 8, alpha 16,
+on q/k/v/o_proj; 6,815,744 fp32 weights, the 27 MB of post 6), written here. vLLM reserves its
+LoRA memory from its own settings (``--max-loras`` x ``--max-lora-rank`` slots), not from the
+adapter's size, so ``--max-loras`` and ``--max-lora-rank`` pass on; unset, vLLM's defaults
+hold. Once started, one completion from the adapter tells whether it answers; the run keeps
+vLLM's own lines about LoRA.
+
 ``report`` reads the logs with the tutorial's own parser (``tutorial_lib.domain.startup``).
 """
 
@@ -27,15 +36,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
+import random
 import re
 import signal
+import struct
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from array import array
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -46,6 +60,12 @@ L4_TOTAL_GIB, L4_FREE_GIB = 22.05, 21.90
 #: vLLM's defaults for the API server on GPUs under 70 GiB (get_batch_defaults).
 L4_BATCH = ["--max-num-batched-tokens=2048", "--max-num-seqs=256"]
 SERVED_NAME = "TheBloke/Mistral-7B-v0.1-AWQ"
+#: The blog's adapter (post 6): its served name, PEFT's LoRA settings and target modules.
+ADAPTER_NAME = "aws-rag-qa"
+LORA_RANK, LORA_ALPHA = 8, 16
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
+#: vLLM's LoRA defaults (vllm/config/lora.py, ``LoRAConfig``): one adapter a batch, rank <= 16.
+VLLM_MAX_LORAS, VLLM_MAX_LORA_RANK = 1, 16
 #: The blog's args after the model (manifests/base/deployment.yaml), the utilization apart.
 BLOG_ARGS = ["--max-model-len=4096"]
 PORT = 8011
@@ -167,6 +187,124 @@ def write_checkpoint(folder: Path, config: dict = MISTRAL_AWQ_CONFIG) -> Path:
     return folder
 
 
+# --- the adapter -------------------------------------------------------------------------
+
+
+def adapter_shapes(
+    config: dict, rank: int = LORA_RANK, targets: tuple[str, ...] = LORA_TARGETS
+) -> dict[str, tuple[int, int]]:
+    """PEFT's tensors of a LoRA on ``targets``: name -> shape, A [rank, in], B [out, rank].
+
+    The names are what ``PeftModel.save_pretrained`` writes and vLLM's loader parses
+    (``base_model.model.`` before the model's own module names).
+    """
+    shapes: dict[str, tuple[int, int]] = {}
+    linears = linear_shapes(config)
+    for layer in range(config["num_hidden_layers"]):
+        for name, (inputs, outputs) in linears.items():
+            if name.rsplit(".", 1)[-1] in targets:
+                prefix = f"base_model.model.model.layers.{layer}.{name}"
+                shapes[f"{prefix}.lora_A.weight"] = (rank, inputs)
+                shapes[f"{prefix}.lora_B.weight"] = (outputs, rank)
+    return shapes
+
+
+def write_f32_safetensors(path: Path, shapes: dict[str, tuple[int, int]], scale: float) -> None:
+    """Small random fp32 tensors in the safetensors format, with the standard library alone.
+
+    No torch needed, so the writer is tested where the tests run; the format is a JSON header
+    (padded to 8 bytes, as safetensors writes it) and the little-endian data in its order.
+    """
+    rng = random.Random(0)
+    block = array("f", (rng.gauss(0.0, scale) for _ in range(4093)))  # prime: rows differ
+    if sys.byteorder == "big":
+        block.byteswap()
+    header: dict[str, dict] = {"__metadata__": {"format": "pt"}}
+    offset = 0
+    for name, shape in shapes.items():
+        size = 4 * math.prod(shape)
+        header[name] = {
+            "dtype": "F32",
+            "shape": list(shape),
+            "data_offsets": [offset, offset + size],
+        }
+        offset += size
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with path.open("wb") as out:
+        out.write(struct.pack("<Q", len(text)) + text)
+        for shape in shapes.values():
+            whole, rest = divmod(math.prod(shape), len(block))
+            out.write((block * whole + block[:rest]).tobytes())
+
+
+def write_adapter(folder: Path, config: dict = MISTRAL_AWQ_CONFIG, rank: int = LORA_RANK) -> Path:
+    """The blog's adapter with random weights: PEFT's files, the author's shape and fp32.
+
+    GPU memory depends on vLLM's LoRA settings and the adapter's shapes, not its values.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "adapter_config.json").write_text(
+        json.dumps(
+            {
+                "peft_type": "LORA",
+                "task_type": "CAUSAL_LM",
+                "base_model_name_or_path": SERVED_NAME,
+                "r": rank,
+                "lora_alpha": LORA_ALPHA,
+                "lora_dropout": 0.05,
+                "target_modules": list(LORA_TARGETS),
+                "bias": "none",
+                "fan_in_fan_out": False,
+                "inference_mode": True,
+                "modules_to_save": None,
+                "use_dora": False,
+                "use_rslora": False,
+            },
+            indent=2,
+        )
+    )
+    shapes = adapter_shapes(config, rank)
+    write_f32_safetensors(folder / "adapter_model.safetensors", shapes, scale=0.01)
+    return folder
+
+
+@dataclass(frozen=True)
+class Lora:
+    """A start that serves the blog's adapter; ``None``: vLLM's default for that setting."""
+
+    adapter: Path
+    max_loras: int | None = None
+    max_lora_rank: int | None = None
+
+    def args(self) -> list[str]:
+        """What the blog's deployment adds to ``vllm serve``, and the settings passed on."""
+        args = ["--enable-lora", "--lora-modules", f"{ADAPTER_NAME}={self.adapter}"]
+        if self.max_loras is not None:
+            args.append(f"--max-loras={self.max_loras}")
+        if self.max_lora_rank is not None:
+            args.append(f"--max-lora-rank={self.max_lora_rank}")
+        return args
+
+    def settings(self) -> dict:
+        """The settings in effect, for runs.json and the report."""
+        return {
+            "adapter": ADAPTER_NAME,
+            "rank": LORA_RANK,
+            "max_loras": self.max_loras or VLLM_MAX_LORAS,
+            "max_lora_rank": self.max_lora_rank or VLLM_MAX_LORA_RANK,
+        }
+
+    def tag(self) -> str:
+        """The log's name part: ``lora1x16-``."""
+        return "lora{max_loras}x{max_lora_rank}-".format(**self.settings())
+
+
+def lora_lines(log: str, width: int = 400) -> list[str]:
+    """vLLM's own lines that name LoRA, each cut to ``width`` (the config line is long)."""
+    return [line[:width] for line in log.splitlines() if "lora" in line.lower()]
+
+
 # --- the GPU ------------------------------------------------------------------------------
 
 HOLDER = """
@@ -286,8 +424,37 @@ def burst(port: int, requests: int = 320, seconds: float = BURST_SECONDS) -> dic
     return peaks
 
 
-def start(model: Path, utilization: float, runner: str, log: Path, extra: list[str]) -> dict:
-    """One start of vLLM: its log, whether it served, and the burst's peaks if it did."""
+def probe(port: int, model: str) -> int | str:
+    """The HTTP status of one short completion from ``model`` (an adapter's served name)."""
+    body = {"model": model, "prompt": "w3 w4 w5 w6", "max_tokens": 8, "temperature": 0}
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/completions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status
+    except urllib.error.HTTPError as error:  # vLLM's answer, such as 404 for an unknown model
+        return error.code
+    except (urllib.error.URLError, OSError) as error:
+        return str(error)
+
+
+def start(
+    model: Path,
+    utilization: float,
+    runner: str,
+    log: Path,
+    extra: list[str],
+    adapter: str | None = None,
+    burst_seconds: float = BURST_SECONDS,
+) -> dict:
+    """One start of vLLM: its log, whether it served, and the burst's peaks if it did.
+
+    ``adapter``: a served LoRA's name, asked once for a completion when vLLM is up.
+    ``burst_seconds`` 0: no burst (the start's figures alone, in less GPU time).
+    """
     env = dict(os.environ, VLLM_USE_FLASHINFER_SAMPLER="0", HF_HUB_OFFLINE="1")
     if runner != "default":
         env["VLLM_USE_V2_MODEL_RUNNER"] = "1" if runner == "v2" else "0"
@@ -312,7 +479,10 @@ def start(model: Path, utilization: float, runner: str, log: Path, extra: list[s
             result["started"] = seconds is not None
             if seconds is not None:
                 result["start_seconds"] = round(seconds, 1)
-                result["burst"] = burst(PORT)
+                if adapter is not None:
+                    result["adapter_status"] = probe(PORT, adapter)
+                if burst_seconds > 0:
+                    result["burst"] = burst(PORT, seconds=burst_seconds)
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
@@ -325,7 +495,15 @@ def start(model: Path, utilization: float, runner: str, log: Path, extra: list[s
     return result
 
 
-def run(out: Path, utilizations: list[float], runner: str, l4: bool, model: Path) -> None:
+def run(
+    out: Path,
+    utilizations: list[float],
+    runner: str,
+    l4: bool,
+    model: Path,
+    lora: Lora | None = None,
+    burst_seconds: float = BURST_SECONDS,
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     results_file = out / "runs.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else []
@@ -335,14 +513,20 @@ def run(out: Path, utilizations: list[float], runner: str, l4: bool, model: Path
     facts = gpu_facts()
     print(f"GPU: {facts}; writing the checkpoint to {model}", flush=True)
     write_checkpoint(model)
+    if lora is not None:
+        write_adapter(lora.adapter)
     holder, held = hold_back(int(L4_FREE_GIB * GIB)) if l4 else (None, {})
     try:
         for wanted in utilizations:
             utilization = round(wanted * L4_TOTAL_GIB * GIB / held["total"], 4) if l4 else wanted
-            log = out / f"{runner}-{'l4-' if l4 else ''}{wanted}.log"
+            log = out / f"{runner}-{'l4-' if l4 else ''}{lora.tag() if lora else ''}{wanted}.log"
+            extra = (L4_BATCH if l4 else []) + (lora.args() if lora else [])
+            adapter = ADAPTER_NAME if lora else None
             began = time.monotonic()
-            result = start(model, utilization, runner, log, L4_BATCH if l4 else [])
+            result = start(model, utilization, runner, log, extra, adapter, burst_seconds)
             result |= {"wanted": wanted, "utilization": utilization, "l4": l4, "log": log.name}
+            result |= {"lora": lora.settings() if lora else None}
+            result |= {"lora_log": lora_lines(log.read_text())}
             result |= {"seconds": round(time.monotonic() - began, 1), **facts}
             result |= {"date": date.today().isoformat()}
             result |= {"held_gib": round(held.get("held", 0) / GIB, 2)}
@@ -356,6 +540,17 @@ def run(out: Path, utilizations: list[float], runner: str, l4: bool, model: Path
 
 
 # --- the report ---------------------------------------------------------------------------
+
+
+def lora_slots(result: dict) -> int:
+    """How many adapters a start reserved GPU memory for: 0 without LoRA."""
+    return (result.get("lora") or {}).get("max_loras", 0)
+
+
+def lora_cell(settings: dict | None) -> str:
+    if not settings:
+        return "none"
+    return "{max_loras} x {max_lora_rank} ({adapter}, rank {rank})".format(**settings)
 
 
 def report(out: Path) -> None:
@@ -373,16 +568,19 @@ def report(out: Path) -> None:
         f"{first['torch']})\n"
     )
     rows = []
-    for result in sorted(results, key=lambda r: (r["runner"], r["wanted"])):
+    for result in sorted(results, key=lambda r: (r["runner"], lora_slots(r), r["wanted"])):
         found = parse_startup_log((out / result["log"]).read_text())
         peaks = result.get("burst", {})
         total = found.total_gpu_memory_gib
         rows.append(
             [
                 result["runner"],
+                lora_cell(result.get("lora")),
                 f"{result['wanted']}" + (f" ({result['utilization']})" if result["l4"] else ""),
                 f"{result['utilization'] * total:.2f}" if total else "",
                 "yes" if result["started"] else f"no (exit {result['exit_code']})",
+                result.get("start_seconds", ""),
+                result.get("adapter_status", ""),
                 found.weights_gib,
                 found.activation_peak_gib,
                 found.non_torch_gib,
@@ -398,9 +596,12 @@ def report(out: Path) -> None:
     markdown.table(
         [
             "model runner",
+            "LoRA: max_loras x max_lora_rank (adapter)",
             "utilization (on this GPU)",
             "budget GiB",
             "started",
+            "start s",
+            "adapter's answer",
             "weights",
             "activation peak",
             "non-torch",
@@ -424,12 +625,22 @@ def main() -> None:
     runs.add_argument("--utilizations", default="0.88,0.95")
     runs.add_argument("--runner", choices=["default", "v1", "v2"], default="default")
     runs.add_argument("--model", type=Path, default=Path("/tmp/mistral-7b-awq-random"))
+    runs.add_argument("--lora", action="store_true", help="serve the blog's adapter (post 6)")
+    runs.add_argument("--adapter", type=Path, default=Path("/tmp/aws-rag-qa-random"))
+    runs.add_argument("--max-loras", type=int, help="vLLM's --max-loras (default: vLLM's)")
+    runs.add_argument("--max-lora-rank", type=int, help="vLLM's --max-lora-rank")
+    runs.add_argument("--burst-seconds", type=float, default=BURST_SECONDS, help="0: none")
     reports = commands.add_parser("report", help="the Markdown table of a run's results")
     reports.add_argument("out", type=Path)
     args = parser.parse_args()
     if args.command == "run":
         wanted = [float(u) for u in args.utilizations.split(",")]
-        run(args.out, wanted, args.runner, args.l4, args.model)
+        lora = None
+        if args.lora:
+            lora = Lora(args.adapter, args.max_loras, args.max_lora_rank)
+        elif args.max_loras is not None or args.max_lora_rank is not None:
+            parser.error("--max-loras and --max-lora-rank need --lora")
+        run(args.out, wanted, args.runner, args.l4, args.model, lora, args.burst_seconds)
     else:
         report(args.out)
 

