@@ -27,6 +27,8 @@ from dataclasses import dataclass, replace
 import openai
 import pandas as pd
 
+from tutorial_lib.serving.lora import share_holding
+
 #: Each prompt kind's answer length, as the post's script asks for it.
 MAX_TOKENS = {"short": 50, "medium": 100, "context": 150}
 ADAPTER_SHARE, TIMEOUT_SECONDS, TEMPERATURE = 0.7, 60.0, 0.7
@@ -82,16 +84,6 @@ POST_PHASES = (
 )
 
 
-def pick(mix: Mapping[str, float], draw: float) -> str:
-    """The prompt kind whose share of ``mix`` holds ``draw`` (a number in [0, 1))."""
-    total = 0.0
-    for kind, share in mix.items():
-        total += share
-        if draw < total:
-            return kind
-    return list(mix)[-1]
-
-
 async def run_phase(
     client: openai.AsyncOpenAI,
     phase: Phase,
@@ -104,7 +96,7 @@ async def run_phase(
 
     async def one(created: float) -> dict[str, object]:
         async with slots:
-            kind = pick(phase.mix, rng.random())
+            kind = share_holding(phase.mix, rng.random())
             model = adapter if adapter and rng.random() < ADAPTER_SHARE else base
             sent, error, tokens = time.monotonic(), None, 0
             try:

@@ -23,7 +23,7 @@ def test_the_posts_five_phases_last_fourteen_minutes_and_scale_down_together():
 
 def test_a_draw_picks_the_prompt_kind_its_share_covers():
     mix = {"short": 0.5, "medium": 0.3, "context": 0.2}
-    assert [lora_load.pick(mix, d) for d in (0.0, 0.49, 0.5, 0.79, 0.8, 0.999)] == [
+    assert [lora_load.share_holding(mix, d) for d in (0.0, 0.49, 0.5, 0.79, 0.8, 0.999)] == [
         "short",
         "short",
         "medium",

@@ -102,13 +102,17 @@ def variant(user: str, split: Mapping[str, float]) -> str:
     A hash of the user, not a coin per request: one user sees one version throughout, as an
     A/B test needs.
     """
-    point = int(hashlib.sha256(user.encode()).hexdigest()[:8], 16) / 16**8
+    return share_holding(split, int(hashlib.sha256(user.encode()).hexdigest()[:8], 16) / 16**8)
+
+
+def share_holding(shares: Mapping[str, float], point: float) -> str:
+    """The key of ``shares`` whose slice of [0, 1) holds ``point``, slices laid end to end."""
     total = 0.0
-    for model, share in split.items():
+    for key, share in shares.items():
         total += share
         if point < total:
-            return model
-    return list(split)[-1]
+            return key
+    return list(shares)[-1]
 
 
 @dataclass(frozen=True)
