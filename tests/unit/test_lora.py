@@ -4,12 +4,15 @@ and what the server's log and its one adapter metric say (no cluster here)."""
 from __future__ import annotations
 
 from collections import Counter
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
 from tests.helpers import ROOT
+from tutorial_lib.api.adapters import publish_adapters
 from tutorial_lib.domain.sizing import ModelSpec
+from tutorial_lib.errors import TutorialError
 from tutorial_lib.serving import lora, vllm_metrics
 
 STAND_IN = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -90,3 +93,11 @@ def test_the_adapter_gauge_names_the_adapters_in_flight():
         {"adapters in flight": "tutorial-qa, tutorial-qa-de", "max_lora": "2"},
         {"adapters in flight": "", "max_lora": "2"},
     ]
+
+
+def test_the_tutorials_adapters_are_refused_for_a_cluster_whose_model_they_do_not_fit():
+    """On EKS the served model is Mistral-7B: the stand-in's adapters would crash its start."""
+    eks = SimpleNamespace(local=False, context="arn:aws:eks:eu-central-1:1:cluster/llm")
+    with pytest.raises(TutorialError) as refused:
+        publish_adapters(eks)
+    assert "stand-in" in str(refused.value) and "components/lora" in refused.value.hint
