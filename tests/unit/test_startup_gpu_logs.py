@@ -109,3 +109,28 @@ def test_the_gpu_tiers_pod_log_is_read_and_its_kv_cache_is_the_budget_left(log, 
     model = sizing.ModelSpec.preset(model_id)
     predicted = sizing.kv_cache_capacity(model, found.kv_cache_gib, max_model_len=4096)
     assert predicted.tokens == pytest.approx(found.kv_cache_tokens, rel=0.01)
+
+
+LORA = GPU / "lora"  # the same L4 mode, with and without --enable-lora, in one call
+#: The linear layers vLLM wraps with LoRA slots in a Mistral (Llama) decoder layer: all of them.
+WRAPPED = (*sizing.ATTENTION, "gate_proj", "up_proj", "down_proj")
+
+
+def lora_start(slots: int) -> StartupFigures:
+    log = "default-l4-0.88.log" if not slots else f"default-l4-lora{slots}x16-0.88.log"
+    return parse_startup_log((LORA / log).read_text())
+
+
+@pytest.mark.parametrize("slots", [1, 4])
+def test_lora_slots_count_as_weights_and_come_out_of_the_kv_cache(slots):
+    """Notebook 10's lesson: vLLM allocates ``--max-loras`` slots of ``--max-lora-rank`` in
+    every linear layer at load time, in the model's fp16, and sizes the KV cache after them;
+    its graphs for LoRA come on top, outside the budget. The logs round to 0.01 GiB."""
+    base, lora = lora_start(0), lora_start(slots)
+    slot_gib = MODEL.lora_weights(16, WRAPPED) * sizing.dtype_bytes("float16") / sizing.GIB
+    grown = lora.weights_gib - base.weights_gib
+    assert grown == pytest.approx(slots * slot_gib, abs=0.01)  # 80 MiB a slot
+    assert base.kv_cache_gib - lora.kv_cache_gib == pytest.approx(grown, abs=0.015)
+    assert lora.kv_cache_tokens < base.kv_cache_tokens
+    assert lora.cuda_graph_gib > base.cuda_graph_gib
+    assert budget(lora) == pytest.approx(budget(base))
