@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # The cluster tier's lanes: one local cluster per pytest-xdist worker (tests/lanes.py).
 LANES  ?= 2
 
-.PHONY: setup demo doctor test check test-pythons test-tools test-cluster test-lanes test-browser test-gpu lint lab cluster-up cluster-down cluster-status prepare bench \
+.PHONY: setup demo doctor test check test-pythons test-tools test-cluster test-lanes test-browser test-gpu lint lab lab-de cluster-up cluster-down cluster-status prepare bench \
         browser screenshots bundle adapter
 
 ## With VLLM_TUTORIAL_BUNDLE=PATH (a workshop bundle) setup needs no network: the venv, the
@@ -135,6 +135,11 @@ LAB_DIR ?= notebooks/
 ## JupyterLab refuses to run as root (a container, CI) unless told it may.
 lab: setup
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) $(LAB_DIR)
+
+## The German edition (notebooks/de/: the same code, German text; scripts/editions.py keeps it
+## in step). `LANG` would be the locale's variable, so the edition has a target of its own.
+lab-de: LAB_DIR = notebooks/de/
+lab-de: lab
 
 cluster-up: setup
 	$(PY) -m tutorial_lib.local up

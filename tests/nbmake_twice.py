@@ -7,8 +7,9 @@ code cells appended once more, so one execution proves both that the notebook ru
 bottom and that it runs again; a failure says which pass broke.
 
 Loaded for every pytest run (``-p tests.nbmake_twice`` in pyproject.toml); it changes only
-what ``--nbmake`` collects, and ``--nbmake-once`` leaves nbmake as it is (the workshop
-test's attendees run their notebooks once, as a room's first hour does). Every exercise's
+what ``--nbmake`` collects, and ``--nbmake-once`` runs each notebook once (the workshop
+test's attendees run their notebooks once, as a room's first hour does; ``make book``
+executes the notebooks it lacks once). Every exercise's
 ``%%solution`` runs in the first pass (the kernels inherit ``VLLM_TUTORIAL_SOLUTIONS=run``),
 so each is proven to work; the second pass is a reader's Run All pressed again, with the
 solutions hidden as a reader's are: it proves the notebook and its checks need none of them,
@@ -31,6 +32,10 @@ from nbmake.pytest_items import NotebookFailedException, NotebookFile, NotebookI
 
 from tutorial_lib.api import solutions
 
+#: The German edition (notebooks/de/).
+GERMAN_EDITION = Path(__file__).resolve().parent.parent / "notebooks" / "de"
+#: A folder to keep each passing notebook's first pass in, executed: the book's source.
+EXECUTED_ENV = "VLLM_TUTORIAL_EXECUTED"
 SECOND_PASS = "In the second run in the same kernel (a reader running the notebook again):\n"
 #: Between the passes: the solutions hidden again, as a reader's Run All leaves them.
 HIDE_SOLUTIONS = f"%env {solutions.SOLUTIONS_ENV}=hidden"
@@ -55,16 +60,19 @@ def in_which_pass(error: NotebookError, first_pass_cells: int) -> NotebookError:
 
 
 class TwiceNotebookItem(NotebookItem):
+    """nbmake's item, run twice in a row in one kernel (once with ``--nbmake-once``)."""
+
     def runtest(self) -> None:
         source = Path(self.config.rootdir) / self.filename
         notebook = nbformat.read(source, as_version=4)
         first_pass_cells = len(notebook.cells)
         option = self.config.option
+        run = notebook if option.nbmake_once else twice(notebook)
         # Beside the original: nbmake runs the kernel in the notebook's folder, as Jupyter does.
         with tempfile.NamedTemporaryFile(
             "w", dir=source.parent, prefix=f".{source.stem}-twice-", suffix=".ipynb"
         ) as copy:
-            nbformat.write(twice(notebook), copy)
+            nbformat.write(run, copy)
             copy.flush()
             result = NotebookRun(
                 Path(copy.name),
@@ -72,12 +80,15 @@ class TwiceNotebookItem(NotebookItem):
                 verbose=bool(option.verbose),
                 kernel=option.nbmake_kernel,
             ).execute()
+        first_pass = nbformat.from_dict({**result.nb, "cells": result.nb.cells[:first_pass_cells]})
         if option.overwrite:  # the outputs a reader sees after one Run All
-            del result.nb.cells[first_pass_cells:]
-            nbformat.write(result.nb, source)
+            nbformat.write(first_pass, source)
         if result.error is not None:
             error = in_which_pass(result.error, first_pass_cells)
             raise NotebookFailedException(NotebookResult(nb=result.nb, error=error))
+        if folder := os.environ.get(EXECUTED_ENV):  # make book renders these (scripts/book.py)
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            nbformat.write(first_pass, Path(folder) / source.name)
 
 
 class TwiceNotebookFile(NotebookFile):
@@ -95,11 +106,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Skip the German edition unless named: its code cells are the English ones, byte for
+    byte (scripts/editions.py), so running the English notebooks proves both editions."""
+    if collection_path != GERMAN_EDITION:
+        return None
+    named = (Path(arg.split("::")[0]).resolve() for arg in config.args)
+    return not any(path.is_relative_to(GERMAN_EDITION) for path in named) or None
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Generator[Any, Any, Any]:
     collected = yield
-    if parent.config.option.nbmake_once:
-        return collected
     return [
         TwiceNotebookFile.from_parent(parent, path=file_path)
         if type(node) is NotebookFile

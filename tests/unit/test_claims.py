@@ -17,12 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import NOTEBOOKS, ROOT
+from tests.helpers import NOTEBOOKS, ROOT, notebooks_in
 
 LEDGER = ROOT / "docs" / "claims.md"
+GERMAN = notebooks_in(ROOT / "notebooks" / "de")
 
 NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"  # 123,472 or 19.40
-UNIT = r"GiB|GB|MiB|MB|Gi|Mi|seconds?|secs?|minutes?|mins?|hours?|h|s|%"
+#: The German edition's words for the units, as the English edition writes them.
+GERMAN_UNITS = {"Sekunden": "seconds", "Minuten": "minutes", "Minute": "minute", "Stunden": "hours"}
+UNIT = "|".join([*GERMAN_UNITS, r"GiB|GB|MiB|MB|Gi|Mi|seconds?|secs?|minutes?|mins?|hours?|h|s|%"])
 FIGURE = re.compile(
     # Not inside a word or another number: the "14" of "v0.14 s" or "x14 GB" is no figure.
     rf"(?<![\w.,$\u2013-])(?:"
@@ -36,13 +39,15 @@ CODE = re.compile(r"(`+).*?\1", re.DOTALL)  # `span`, ``span`` and ``` fenced bl
 
 def figures(markdown: str) -> set[str]:
     prose = CODE.sub(" ", markdown)
-    return {re.sub(r"\s+", " ", m.group()) for m in FIGURE.finditer(prose)}
+    found = {re.sub(r"\s+", " ", m.group()) for m in FIGURE.finditer(prose)}
+    return {re.sub("|".join(GERMAN_UNITS), lambda u: GERMAN_UNITS[u.group()], f) for f in found}
 
 
 def stated() -> set[tuple[str, str]]:
-    """(notebook, figure) for every figure in every notebook's markdown cells."""
+    """(notebook, figure) for every figure in every notebook's markdown cells, the German
+    edition's included: a translation states the figures of its original and no others."""
     pairs = set()
-    for path in NOTEBOOKS:
+    for path in NOTEBOOKS + GERMAN:
         for cell in json.loads(path.read_text())["cells"]:
             if cell["cell_type"] == "markdown":
                 pairs |= {(path.name, f) for f in figures("".join(cell["source"]))}
@@ -76,6 +81,7 @@ def listed() -> set[tuple[str, str]]:
             {"2.5 minutes", "3\u20135 minutes", "1,024 MB", "14 Gi"},
         ),
         ("123,472 tokens, vLLM 0.14.1, Mistral-7B, 10⁹ bytes, 5 Mistral", set()),
+        ("3\u20135 Minuten, 30 Sekunden, 1 Minute", {"3\u20135 minutes", "30 seconds", "1 minute"}),
         ("`--gpu-memory-utilization=0.88`, `interval: 30s`, ```\nmemory: 12 Gi\n```", set()),
     ],
 )
