@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # The cluster tier's lanes: one local cluster per pytest-xdist worker (tests/lanes.py).
 LANES  ?= 2
 
-.PHONY: setup demo doctor test check test-pythons test-tools test-cluster test-lanes test-browser test-gpu lint lab lab-de cluster-up cluster-down cluster-status prepare bench \
+.PHONY: setup demo doctor test check test-pythons test-tools test-cluster test-lanes test-browser test-gpu lint lab lab-de book test-book cluster-up cluster-down cluster-status prepare bench \
         browser screenshots bundle adapter
 
 ## With VLLM_TUTORIAL_BUNDLE=PATH (a workshop bundle) setup needs no network: the venv, the
@@ -52,7 +52,8 @@ doctor: setup
 ## layer contracts with the unit tier (check), the unit tier under the oldest Python and
 ## tools and install (the policy engine, promtool, the manifest linters, the lowest pinned
 ## versions, the offline bundle). The browser tier (JupyterLab in
-## headless Chromium, as a reader) runs in the lanes, on each lane's cluster. Ends with a
+## headless Chromium, as a reader) runs in the lanes, on each lane's cluster; after them the
+## book is rendered from the lanes' runs and read in Chromium (test-book). Ends with a
 ## table of each tier's wall time and vLLM starts; the budget (docs/decisions.md): 45 min
 ## from a fresh clone with empty caches, 25 min warm. Before a pull request, `make check`.
 test:
@@ -61,7 +62,7 @@ test:
 
 ## Every tier but the GPU's proves the CPU stand-in, also on a machine with a GPU: what CI
 ## proves (tutorial_lib/local/gpus.py).
-check test-pythons test-tools test-cluster test-lanes test-browser: export VLLM_TUTORIAL_GPU = off
+check test-pythons test-tools test-cluster test-lanes test-browser test-book: export VLLM_TUTORIAL_GPU = off
 
 ## The contributor's loop, under a minute: lint, layer contracts, the unit tier on one Python
 ## (no cluster, no Go toolchain).
@@ -88,8 +89,23 @@ test-tools: setup
 ## Each lane runs its share of the tests on a local cluster of its own.
 test-cluster: test-lanes
 
+## The notebooks' passing runs are kept in build/executed for the book (tests/nbmake_twice.py).
+EXECUTED := $(CURDIR)/build/executed
 test-lanes: setup browser
-	$(PY) -m pytest -n $(LANES) --dist worksteal tests/cluster notebooks tests/browser --durations=40
+	rm -rf $(EXECUTED)
+	VLLM_TUTORIAL_EXECUTED=$(EXECUTED) $(PY) -m pytest -n $(LANES) --dist worksteal \
+	  tests/cluster notebooks tests/browser --durations=40
+
+## The book: both editions as HTML in build/book/ (scripts/book.py), rendered from the
+## notebooks' real runs: the lanes' (make test keeps them), or, for a notebook without a
+## current run, one run on the local cluster first. Open build/book/index.html.
+book: setup
+	$(PY) -m scripts.book --executed $(EXECUTED)
+
+## The book read in Chromium: every page of both editions, its outputs, no error, no
+## missing picture (tests/book).
+test-book: book browser
+	$(PY) -m pytest tests/book -p no:randomly
 
 test-browser: setup
 	$(PY) -m pytest tests/browser

@@ -71,6 +71,8 @@ TIERS = [
             Tier("tools and install", "test-tools"),
         ),
     ),
+    # From the lanes' runs of the notebooks (build/executed): nothing is executed again.
+    Tier("the book, both editions, read in Chromium", "test-book"),
 ]
 ROWS = [row for tier in TIERS for row in (tier, *tier.beside)]
 

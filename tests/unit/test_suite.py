@@ -61,6 +61,7 @@ def _seconds(wall: str) -> int:
 
 LANES_AND_TOOLS = (
     "setup prepare browser:\n\t@true\n"
+    "test-book:\n\t@[ -f tools-started ] && touch book-after-the-lanes\n"
     f"check:\n\t{PYTEST} test_fine.py\n"
     "test-lanes:\n"
     "\t@nice > lanes.nice\n"
@@ -93,6 +94,8 @@ def test_tiers_beside_the_lanes_run_at_the_same_time_each_timed_to_its_own_end(t
     total = next(line for line in done.stdout.splitlines() if line.startswith("| **total**"))
     assert total.endswith("| **3** |"), total
     assert (tmp_path / "cluster.log").read_text().split() == ["down", "up", "down"]
+    assert _row(rows, "test-book")[2] == "done", "the book renders the lanes' runs: after them"
+    assert (tmp_path / "book-after-the-lanes").exists()
     # Beside the lanes at a lower priority: they take the cores the lanes leave idle.
     niceness = {name: int((tmp_path / f"{name}.nice").read_text()) for name in ("lanes", "pythons")}
     assert niceness["pythons"] == min(niceness["lanes"] + 10, 19), niceness  # nice's ceiling
