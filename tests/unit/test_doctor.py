@@ -148,7 +148,8 @@ def test_a_gpu_is_reported_with_driver_memory_and_capability(monkeypatch, tmp_pa
     ("answer", "code", "fix"),
     [
         ("0, NVIDIA L4, 535.183.01, 23034, 8.9", 0, "need driver 580 or newer: update it"),
-        ("0, Tesla P100-PCIE-16GB, 580.65.06, 16384, 6.0", 0, "compute capability 7.0"),
+        ("0, Tesla P100-PCIE-16GB, 580.65.06, 16384, 6.0", 0, "compute capability 7.5"),
+        ("0, Tesla V100-SXM2-16GB, 580.65.06, 16384, 7.0", 0, "7.5 (Turing) or newer"),
         ("NVIDIA-SMI has failed because it couldn't communicate with the driver", 9, "driver"),
     ],
 )

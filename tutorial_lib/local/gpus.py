@@ -20,8 +20,9 @@ from tutorial_lib.tools import binaries
 #: vLLM's CUDA 13.0 builds (its PyPI wheels since 0.2x, the manifests' ``-cu130`` image) need
 #: an NVIDIA driver of the 580 series or newer (docs/eks.md).
 DRIVER_MAJOR = 580
-#: vLLM runs on NVIDIA GPUs of compute capability 7.0 (Volta) and newer.
-COMPUTE_CAPABILITY = (7, 0)
+#: CUDA 13.0 dropped Volta (7.0): Turing (7.5) is the oldest GPU those builds run on (CUDA 13.0's
+#: release notes, *Deprecated Architectures*; NVIDIA/cuDecomp#97).
+COMPUTE_CAPABILITY = (7, 5)
 #: ``off`` keeps the CPU stand-in on a machine with a GPU.
 SWITCH = "VLLM_TUTORIAL_GPU"
 _QUERY = "--query-gpu=index,name,driver_version,memory.total,compute_cap"
@@ -48,7 +49,10 @@ class Gpu:
         if int(self.driver.split(".")[0]) < DRIVER_MAJOR:
             return f"vLLM's CUDA 13.0 builds need driver {DRIVER_MAJOR} or newer: update it."
         if self.compute_capability < COMPUTE_CAPABILITY:
-            return "vLLM needs compute capability 7.0 or newer; this GPU cannot run it."
+            return (
+                "vLLM's CUDA 13.0 builds need compute capability 7.5 (Turing) or newer; this GPU "
+                "cannot run them."
+            )
         return None
 
     @property
