@@ -34,23 +34,14 @@ POST = "https://github.com/hanasobi/self-hosted-llms-tutorial/blob/main/docs/pos
 SCREENSHOTS = ROOT / "docs" / "images"
 #: sphinxcontrib-mermaid's own default: its ES module build draws the diagrams in the browser.
 MERMAID = "11.12.1"
-#: The landing page of each edition, with ``{provenance}``, ``{screenshots}`` and ``{toc}``.
-INDEX = {
+#: The landing page of each edition: its words, with ``{provenance}`` and ``{post}``.
+INTRO = {
     "en": """# vLLM on Kubernetes: the tutorial, executed
 
 Every notebook of the tutorial as its test suite ran it on the local cluster
 ({provenance}): real outputs from a real Kubernetes control plane, Karpenter and vLLM.
 Built from the German blog post [*vLLM auf Kubernetes*]({post}); run it yourself with
 `make lab`. [Deutsche Ausgabe](../de/index.html).
-
-{screenshots}
-
-```{{toctree}}
-:maxdepth: 1
-:caption: Notebooks
-
-{toc}
-```
 """,
     "de": """# vLLM auf Kubernetes: das Tutorial, ausgeführt
 
@@ -59,7 +50,10 @@ hat ({provenance}): echte Ausgaben einer echten Kubernetes Control Plane, von Ka
 vLLM. Die Ausgaben stammen aus den Läufen der englischen Notebooks, deren Code die deutschen
 Byte für Byte teilen. Grundlage ist der Blogpost [*vLLM auf Kubernetes*]({post}); selbst
 ausführen mit `make lab-de`. [English edition](../en/index.html).
-
+""",
+}
+#: Below the words: the screenshots and the notebooks, a page each.
+CONTENTS = """
 {screenshots}
 
 ```{{toctree}}
@@ -68,8 +62,7 @@ ausführen mit `make lab-de`. [English edition](../en/index.html).
 
 {toc}
 ```
-""",
-}
+"""
 
 
 def current(executed: Path, english: Path) -> bool:
@@ -147,11 +140,16 @@ def _runtime(member: tarfile.TarInfo) -> bool:
     return chunk and member.isfile() and not name.endswith(".map")
 
 
-def provenance() -> str:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    return f"commit {commit or 'unknown'}, built {dt.date.today().isoformat()}"
+def provenance(language: str) -> str:
+    """Which code ran, and when the book was built, in the edition's words."""
+    commit = (
+        subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        or "?"
+    )
+    built = "gebaut am" if language == "de" else "built"
+    return f"commit {commit}, {built} {dt.date.today().isoformat()}"
 
 
 def assemble(executed: Path, source: Path, language: str) -> None:
@@ -169,9 +167,8 @@ def assemble(executed: Path, source: Path, language: str) -> None:
     for shot in shots:
         shutil.copy(shot, source / "images" / shot.name)
     pictures = "\n".join(f"![{s.stem}](images/{s.name})" for s in shots)
-    index = INDEX[language].format(
-        provenance=provenance(), post=POST, screenshots=pictures, toc="\n".join(names)
-    )
+    words = INTRO[language].format(provenance=provenance(language), post=POST)
+    index = words + CONTENTS.format(screenshots=pictures, toc="\n".join(names))
     (source / "index.md").write_text(index, encoding="utf-8")
 
 

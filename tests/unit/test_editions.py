@@ -24,23 +24,18 @@ def test_no_german_notebook_lacks_an_english_original():
     assert {p.name for p in GERMAN} == {p.name for p in NOTEBOOKS}
 
 
+def collected(path: str) -> str:
+    """What pytest collects for ``path``, as ``--collect-only -q`` lists it."""
+    command = [sys.executable, "-m", "pytest", "--collect-only", "-q", path]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True).stdout
+
+
 def test_collection_leaves_the_german_edition_to_the_english_runs():
     """CI executes the code once: pytest collects notebooks/de only when it is named."""
-    listed = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "notebooks"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    ).stdout
+    listed = collected("notebooks")
     assert "notebooks/00_setup.ipynb" in listed
     assert "notebooks/de/" not in listed
-    named = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "notebooks/de/04_service.ipynb"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    ).stdout
-    assert "notebooks/de/04_service.ipynb" in named
+    assert "notebooks/de/04_service.ipynb" in collected("notebooks/de/04_service.ipynb")
 
 
 # The tool, on notebooks of its own.
