@@ -125,7 +125,10 @@ def mermaid() -> Path | None:
         return None
     print(f"book: mermaid {MERMAID} from the npm registry (npm pack), once", flush=True)
     with tempfile.TemporaryDirectory() as scratch:
-        subprocess.run([npm, "pack", f"mermaid@{MERMAID}", "--silent"], cwd=scratch, check=True)
+        packed = subprocess.run([npm, "pack", f"mermaid@{MERMAID}", "--silent"], cwd=scratch)
+        if packed.returncode != 0:
+            print("book: npm could not fetch mermaid, so the diagrams load it from its CDN")
+            return None
         with tarfile.open(next(Path(scratch).glob("mermaid-*.tgz"))) as archive:
             wanted = [m for m in archive.getmembers() if _runtime(m)]
             archive.extractall(scratch, members=wanted, filter="data")
