@@ -4,6 +4,7 @@ run of older code is not taken for the notebook as it stands."""
 from __future__ import annotations
 
 import copy
+import tarfile
 
 from scripts import book, editions
 from tests.helpers import NOTEBOOKS
@@ -48,3 +49,42 @@ def test_a_run_of_older_code_is_executed_again(tmp_path):
     next(c for c in older["cells"] if c["cell_type"] == "code")["source"] = ["tl.old_api()"]
     editions.save(older, executed)
     assert not book.current(executed, NOTEBOOKS[4])
+
+
+def fake_npm(folder, script: str) -> None:
+    npm = folder / "npm"
+    npm.write_text(f"#!/bin/sh\n{script}\n")
+    npm.chmod(0o755)
+
+
+def test_mermaid_comes_from_npm_once_and_then_from_the_cache(tmp_path, monkeypatch):
+    """npm pack's tarball: the ES module and its chunks are kept, the source maps are not."""
+    package = tmp_path / "package" / "dist"
+    (package / "chunks" / "mermaid.esm.min").mkdir(parents=True)
+    (package / "mermaid.esm.min.mjs").write_text("export default {}")
+    (package / "chunks" / "mermaid.esm.min" / "flow.mjs").write_text("export {}")
+    (package / "chunks" / "mermaid.esm.min" / "flow.mjs.map").write_text("{}")
+    (package / "mermaid.js").write_text("// not needed")
+    tarball = tmp_path / f"mermaid-{book.MERMAID}.tgz"
+    with tarfile.open(tarball, "w:gz") as archive:
+        archive.add(tmp_path / "package", arcname="package")
+    fake_npm(tmp_path, f'echo packed >> "{tmp_path}/calls"; cp "{tarball}" .')
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    monkeypatch.setenv("VLLM_TUTORIAL_CACHE", str(tmp_path / "cache"))
+    static = book.mermaid()
+    assert static is not None and book.mermaid() == static
+    kept = sorted(p.relative_to(static).as_posix() for p in static.rglob("*") if p.is_file())
+    assert kept == ["mermaid/chunks/mermaid.esm.min/flow.mjs", "mermaid/mermaid.esm.min.mjs"]
+    assert (tmp_path / "calls").read_text() == "packed\n", "fetched once"
+
+
+def test_without_npm_or_its_registry_the_book_says_where_mermaid_comes_from(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("VLLM_TUTORIAL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no npm at all
+    assert book.mermaid() is None
+    assert "no npm" in capsys.readouterr().out
+    fake_npm(tmp_path, "echo 'npm error code E404' >&2; exit 1")  # the registry refuses
+    assert book.mermaid() is None
+    assert "could not fetch mermaid" in capsys.readouterr().out
