@@ -21,7 +21,7 @@ SIX_GIB = "0, NVIDIA GeForce RTX 2060, 580.95.05, 6144, 7.5"
     [
         (H100, "once the first `make prepare` or `up` downloads it"),
         (T4, "once the first `make prepare` or `up` downloads it"),
-        (V100, "the stand-in (vLLM's AWQ kernels need compute capability 7.5 or newer"),
+        (V100, "the stand-in (no GPU backs the node)"),  # CUDA 13.0 dropped Volta
         (SIX_GIB, "the stand-in (6.0 GiB of NVIDIA GeForce RTX 2060 cannot hold it"),
     ],
 )

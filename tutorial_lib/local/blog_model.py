@@ -22,8 +22,6 @@ MODEL_ID = "TheBloke/Mistral-7B-v0.1-AWQ"
 REVISION = "main"
 #: ``off`` keeps the stand-in on a GPU (and downloads nothing).
 SWITCH = "VLLM_TUTORIAL_BLOG_MODEL"
-#: vLLM 0.26's AWQ (``auto_awq.py``: ``get_min_capability`` 75): Turing and newer.
-COMPUTE_CAPABILITY = (7, 5)
 #: What the blog's args took on the H100 (docs/benchmarks.md, the GPU tier with the blog's
 #: model's layout), in GiB: inside the 0.88 budget the weights, the activation peak, non-torch
 #: memory and one 4,096-token request's KV cache (128 KiB a token); CUDA graphs outside it.
@@ -67,10 +65,11 @@ def serves(hf_home: Path | None = None) -> bool:
 
 
 def _unfit(gpu: gpus.Gpu) -> str | None:
-    """Why the blog's model with the blog's args cannot start on ``gpu``, or None."""
-    name = f"{gpu.name} (compute capability {'.'.join(map(str, gpu.compute_capability))})"
-    if gpu.compute_capability < COMPUTE_CAPABILITY:
-        return f"vLLM's AWQ kernels need compute capability 7.5 or newer, not {name}"
+    """Why the blog's model with the blog's args cannot start on ``gpu``, or None.
+
+    Its AWQ kernels need compute capability 7.5 (vLLM 0.26 ``auto_awq.py``), as every CUDA
+    13.0 build does: a GPU below it backs no node at all (``gpus.COMPUTE_CAPABILITY``).
+    """
     memory = gpu.memory_mib / 1024
     if _UTILIZATION * memory < _IN_BUDGET_GIB or (1 - _UTILIZATION) * memory < _GRAPHS_GIB:
         return f"{memory:.1f} GiB of {gpu.name} cannot hold it at the blog's 0.88 with 4,096 tokens"
