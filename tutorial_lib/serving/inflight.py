@@ -5,7 +5,8 @@ The answer is asked for with ``ignore_eos`` (vLLM's extension), so it is exactly
 it; each token's arrival is timed, so a caller can count what came after a moment of its
 choosing (the server's SIGTERM, as its log tells). A stream that falls silent for
 ``silence`` seconds is given up: a server that aborted a request (vLLM without
-``--shutdown-timeout``) keeps the connection open and sends nothing more.
+``--shutdown-timeout``) sends nothing more and may keep the connection open. A stream
+that ends without a finish reason was cut off too (CI saw one end so, 2026-12-08).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class InFlight:
                         self.arrivals.append(time.monotonic())
                         self._first.set()
                     self.finish_reason = choice.finish_reason or self.finish_reason
+            if self.finish_reason is None:  # the stream ended, the answer did not
+                self.error = "the stream ended without a finish reason"
         except openai.APITimeoutError:
             self.error = f"nothing more for {self.silence:g} s: given up"
         except openai.APIError as exc:
