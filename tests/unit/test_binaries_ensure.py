@@ -42,3 +42,36 @@ def test_a_present_binary_is_not_built_again_and_a_failed_build_is_raised():
     with pytest.raises(ToolError, match="the build failed"):
         binaries.ensure([present, Binary("broken", "v1", fail)], at_once=2)
     assert not Binary("broken", "v1", fail).path.exists(), "no half-made binary takes the name"
+
+
+def test_a_family_is_built_one_after_the_other_beside_the_others():
+    """Two builds of one Go module at once would both compile the packages they share."""
+    running: set[str] = set()
+    seen_together: list[set[str]] = []
+    lock = threading.Lock()
+    other_started = threading.Event()
+
+    def build(name: str):
+        def run(dest: Path) -> None:
+            with lock:
+                running.add(name)
+                seen_together.append(set(running))
+            if name == "other":
+                other_started.set()
+            else:
+                other_started.wait(10)  # the family waits for the other build to run beside
+            with lock:
+                running.discard(name)
+            dest.write_text("built")
+
+        return run
+
+    wanted = [
+        Binary("server", "v1", build("server"), family="module"),
+        Binary("client", "v1", build("client"), family="module"),
+        Binary("other", "v1", build("other")),
+    ]
+    found = binaries.ensure(wanted, at_once=2)
+    assert list(found) == ["server", "client", "other"]
+    assert not any({"server", "client"} <= together for together in seen_together), seen_together
+    assert any({"server", "other"} <= together for together in seen_together), seen_together

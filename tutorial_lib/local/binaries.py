@@ -170,7 +170,13 @@ def _kwok_release(name: str) -> Callable[[str], downloads.Release]:
 
 ETCD = Binary("etcd", versions.ETCD, _build_etcd, _etcd_release)
 KUBERNETES = tuple(
-    Binary(name, versions.KUBERNETES, _build_kubernetes(name), _kubernetes_release(name))
+    Binary(
+        name,
+        versions.KUBERNETES,
+        _build_kubernetes(name),
+        _kubernetes_release(name),
+        family="kubernetes",
+    )
     for name in KUBERNETES_COMMANDS
 )
 #: kwok with its kubelet API closed to clients without the cluster's certificate (patches.py);
@@ -180,12 +186,14 @@ KWOK = (
         "kwok",
         versions.KWOK + patches.KWOK.label,
         gopatch.go_build(patches.KWOK, f"{versions.KWOK_MODULE}/cmd/kwok", "kwok"),
+        family="kwok",
     ),
     Binary(
         "kwokctl",
         versions.KWOK,
         binaries.go_install(f"{versions.KWOK_MODULE}/cmd/kwokctl", versions.KWOK),
         _kwok_release("kwokctl"),
+        family="kwok",
     ),
 )
 PROMETHEUS = binaries.prometheus_binary("prometheus")
@@ -207,9 +215,10 @@ VERSITYGW = Binary(
     versions.VERSITYGW,
     binaries.go_install(f"{versions.VERSITYGW_MODULE}/cmd/versitygw", versions.VERSITYGW),
 )
-#: Everything ``up`` starts or runs, in the order it is obtained: promtool checks each room's
-#: monitoring objects before Prometheus loads them (``monitoring_check``).
-CLUSTER = (ETCD, *KUBERNETES, *KWOK, PROMETHEUS, binaries.PROMTOOL, KARPENTER, VERSITYGW)
+#: Everything ``up`` starts or runs (promtool checks each room's monitoring objects before
+#: Prometheus loads them, ``monitoring_check``), in the order it is obtained: the longest
+#: builds first, so that the last ones to finish are short.
+CLUSTER = (*KUBERNETES, KARPENTER, ETCD, *KWOK, PROMETHEUS, binaries.PROMTOOL, VERSITYGW)
 #: What a reader's first run obtains: the cluster and the notebooks' policy engine (promtool,
 #: kube-score and checkov are the test tiers' and come with ``make test``).
 FIRST_RUN = (*CLUSTER, binaries.CYCLONUS)

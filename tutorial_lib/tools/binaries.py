@@ -44,6 +44,8 @@ class Binary:
     build: Callable[[Path], None]
     #: The release file for an architecture (``amd64``, ``arm64``); None when none is published.
     release: Callable[[str], downloads.Release] | None = None
+    #: Binaries of one family are built from one Go module and share most of its packages.
+    family: str = ""
 
     @property
     def path(self) -> Path:
@@ -269,20 +271,36 @@ def ensure(binaries: Iterable[Binary], *, at_once: int = 1) -> dict[str, Path]:
     """The path of each binary, obtaining the missing ones first, ``at_once`` at a time.
 
     Two Go builds beside each other keep both cores busy where one alone leaves one idle
-    (while it resolves modules, and in the linker, which runs on one core).
+    (while it resolves modules, and in the linker, which runs on one core). A family's
+    members are obtained one after the other: the second build finds the packages they share
+    in Go's build cache, where two at once would both compile them.
     """
     cache.bin_dir().mkdir(parents=True, exist_ok=True)
     wanted = list(binaries)
-    missing = [binary for binary in wanted if not binary.path.exists()]
+    families: dict[str, list[Binary]] = {}
+    for binary in wanted:
+        if not binary.path.exists():
+            families.setdefault(binary.family or binary.name, []).append(binary)
     with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="obtain") as pool:
-        for _ in pool.map(_obtain, missing):  # the first failure is raised
+        for _ in pool.map(_obtain_in_turn, families.values()):  # the first failure is raised
             pass
     return {binary.name: binary.path for binary in wanted}
 
 
+def _obtain_in_turn(family: list[Binary]) -> None:
+    for binary in family:
+        _obtain(binary)
+
+
 def prometheus_binary(name: str) -> Binary:
     """``prometheus`` or ``promtool``, from the same release or Go module."""
-    return Binary(name, versions.PROMETHEUS, _build_prometheus(name), _prometheus_release(name))
+    return Binary(
+        name,
+        versions.PROMETHEUS,
+        _build_prometheus(name),
+        _prometheus_release(name),
+        family="prometheus",
+    )
 
 
 CYCLONUS = Binary(
